@@ -1,0 +1,55 @@
+"""Per-member hyperparameters: broadcasting, validation, and casting for the update rules."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import torch
+from torch import Tensor
+
+HParamValue = float | bool | Sequence[float] | Sequence[bool] | Tensor
+
+
+def as_member_tensor(name: str, value: HParamValue, size: int, *, boolean: bool = False) -> Tensor:
+    """One value per member as a CPU tensor (float64, or bool), broadcasting a scalar."""
+    dtype = torch.bool if boolean else torch.float64
+    tensor = torch.as_tensor(value, dtype=dtype).detach().to("cpu").reshape(-1)
+    if tensor.numel() == 1:
+        tensor = tensor.expand(size)
+    if tensor.numel() != size:
+        raise ValueError(f"Invalid {name}: {tensor.numel()} values for a population of {size}")
+    return tensor.clone()
+
+
+def check_range(name: str, values: Tensor, low: float, high: float, *, high_open: bool) -> None:
+    """Raise ``ValueError`` naming the first value outside [low, high] (or [low, high))."""
+    bad = ~(values >= low) | (values >= high if high_open else values > high)
+    if bool(bad.any()):
+        index = int(bad.nonzero()[0])
+        bracket = ")" if high_open else "]"
+        raise ValueError(
+            f"Invalid {name} value: {values[index].item()!r} (member {index}); "
+            f"allowed: [{low}, {high}{bracket}"
+        )
+
+
+def collect(
+    given: Mapping[str, HParamValue],
+    defaults: Mapping[str, float | bool],
+    size: int,
+) -> dict[str, Tensor]:
+    """Per-member tensors for every hyperparameter of a rule, refusing unknown names."""
+    unknown = sorted(set(given) - set(defaults))
+    if unknown:
+        raise ValueError(f"Unknown hyperparameter(s) {unknown}; allowed: {sorted(defaults)}")
+    return {
+        name: as_member_tensor(
+            name, given.get(name, default), size, boolean=isinstance(default, bool)
+        )
+        for name, default in defaults.items()
+    }
+
+
+def column(values: Tensor, dtype: torch.dtype, device: torch.device | str) -> Tensor:
+    """A per-member float64 vector as a ``[P, 1]`` column in the parameters' dtype and device."""
+    return values.to(dtype).to(device).unsqueeze(1)
