@@ -118,10 +118,16 @@ class Adam:
             dtype=dtype,
         )
 
-    def step(self, params: Tensor, grad: Tensor, state: AdamState, t: int) -> None:
-        """Update ``params`` in place from ``grad`` (overwritten) at step ``t`` (0-based)."""
+    def step(
+        self, params: Tensor, grad: Tensor, state: AdamState, t: int, frozen: Tensor | None = None
+    ) -> None:
+        """Update ``params`` in place from ``grad`` (overwritten) at step ``t`` (0-based).
+
+        Members where ``frozen`` (``[P, 1]`` bool) is set keep their parameters.
+        """
         if state.decay is not None:
-            params.mul_(state.decay)
+            decay = state.decay if frozen is None else state.decay.masked_fill(frozen, 1.0)
+            params.mul_(decay)
         if state.l2 is not None:
             torch.addcmul(grad, params, state.l2, out=grad)
         exp_avg, exp_avg_sq, scratch = state.exp_avg, state.exp_avg_sq, state.scratch
@@ -141,4 +147,7 @@ class Adam:
         neg_step_size = state.neg_lr / state.bias_correction1[t, state.bias_column1]
         # grad is free now: it takes the scaled numerator, as addcdiv's value * t1 / t2 orders it.
         torch.mul(exp_avg, neg_step_size.to(state.dtype).unsqueeze(1), out=grad)
-        params.addcdiv_(grad, denom)
+        if frozen is None:
+            params.addcdiv_(grad, denom)
+        else:
+            torch.where(frozen, params, torch.addcdiv(params, grad, denom, out=grad), out=params)

@@ -91,8 +91,13 @@ class SGD:
             ),
         )
 
-    def step(self, params: Tensor, grad: Tensor, state: SGDState, t: int) -> None:
-        """Update ``params`` in place from ``grad`` (overwritten) at step ``t`` (0-based)."""
+    def step(
+        self, params: Tensor, grad: Tensor, state: SGDState, t: int, frozen: Tensor | None = None
+    ) -> None:
+        """Update ``params`` in place from ``grad`` (overwritten) at step ``t`` (0-based).
+
+        Members where ``frozen`` (``[P, 1]`` bool) is set keep their parameters.
+        """
         if state.weight_decay is not None:
             torch.addcmul(grad, params, state.weight_decay, out=grad)
         direction = grad
@@ -108,4 +113,8 @@ class SGD:
                 direction = torch.where(state.nesterov, ahead, buf)
             if state.no_momentum is not None:
                 direction = torch.where(state.no_momentum, grad, direction)
-        params.addcmul_(direction, state.neg_lr)
+        if frozen is None:
+            params.addcmul_(direction, state.neg_lr)
+        else:
+            moved = torch.addcmul(params, direction, state.neg_lr)
+            torch.where(frozen, params, moved, out=params)
