@@ -26,10 +26,11 @@ def check_range(name: str, values: Tensor, low: float, high: float, *, high_open
     bad = ~(values >= low) | (values >= high if high_open else values > high)
     if bool(bad.any()):
         index = int(bad.nonzero()[0])
-        bracket = ")" if high_open else "]"
+        member = f" (member {index})" if len(values) > 1 else ""
+        upper = f"< {high:g}" if high_open else f"<= {high:g}"
+        allowed = f">= {low:g}" if high == float("inf") else f"{low:g} <= {name} {upper}"
         raise ValueError(
-            f"Invalid {name} value: {values[index].item()!r} (member {index}); "
-            f"allowed: [{low}, {high}{bracket}"
+            f"Invalid {name}: {values[index].item()!r}{member}; allowed: {allowed}"
         )
 
 

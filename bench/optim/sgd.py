@@ -57,9 +57,9 @@ class SGD:
         if bool(bad.any()):
             i = int(bad.nonzero()[0])
             raise ValueError(
-                f"Invalid nesterov value: True with momentum={hp['momentum'][i].item()!r} and "
-                f"dampening={hp['dampening'][i].item()!r} (member {i}); "
-                "Nesterov momentum requires a momentum > 0 and zero dampening"
+                f"Invalid nesterov: True with momentum={hp['momentum'][i].item()!r} and "
+                f"dampening={hp['dampening'][i].item()!r}; "
+                "allowed: nesterov only with momentum > 0 and dampening = 0"
             )
         self.size = size
         self.hparams = hp

@@ -1,0 +1,86 @@
+"""The command line: refuse bad input in one line, then hand over to Hydra."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import hydra
+from hydra import compose, initialize_config_dir
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from omegaconf import DictConfig
+
+from bench.config import ConfigError, register, validate
+
+__all__ = ["main"]
+
+CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
+GROUPS = ("task", "optimizer", "sweep", "storage")
+_PASS_THROUGH = ("--help", "-h", "--hydra-help", "--cfg", "-c", "--info", "--version")
+
+
+def _choices(group: str) -> list[str]:
+    return sorted(p.stem for p in (CONF_DIR / group).glob("*.yaml"))
+
+
+def check_arguments(argv: list[str]) -> None:
+    """Compose the configuration once per choice named on the command line, and validate it."""
+    overrides = [a for a in argv if not a.startswith("-")]
+    parsed = OverridesParser.create().parse_overrides(overrides)
+    plain: list[str] = []
+    for override in parsed:
+        key = override.key_or_group
+        values = (
+            list(override.sweep_string_iterator())
+            if override.is_sweep_override()
+            else [override.get_value_element_as_str()]
+        )
+        if key in GROUPS:
+            allowed = _choices(key)
+            for value in values:
+                if value not in allowed:
+                    raise ConfigError(
+                        f"{key}={value!r} is unknown; allowed: {', '.join(allowed) or 'none yet'}"
+                    )
+        prefix = override.get_key_element().split(key)[0]
+        plain.append(
+            f"{prefix}{key}={values[0]}" if override.is_sweep_override() else override.input_line
+        )
+    try:
+        with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+            cfg = compose("config", overrides=plain)
+    except Exception as error:  # noqa: BLE001 - Hydra and OmegaConf raise many kinds
+        raise ConfigError(_one_line(error)) from None
+    validate(cfg)
+
+
+def _one_line(error: BaseException) -> str:
+    """The first informative line of a Hydra/OmegaConf error and its cause."""
+    lines = [str(error).strip().splitlines()[0].rstrip(".")]
+    if error.__cause__ is not None and str(error.__cause__).strip():
+        lines.append(str(error.__cause__).strip().splitlines()[0])
+    return ": ".join(lines)
+
+
+@hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="config")
+def _hydra_main(cfg: DictConfig) -> None:
+    from bench.single import run_single
+
+    try:
+        run_single(cfg)
+    except ConfigError as error:
+        print(f"bench: {error}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def main() -> None:
+    """``python -m bench``: check the arguments, then run through Hydra."""
+    register()
+    argv = sys.argv[1:]
+    if not any(a in _PASS_THROUGH or a.startswith("hydra.") for a in argv):
+        try:
+            check_arguments(argv)
+        except ConfigError as error:
+            print(f"bench: {error}", file=sys.stderr)
+            raise SystemExit(2) from None
+    _hydra_main()

@@ -1,0 +1,218 @@
+"""The configuration schema (registered with Hydra's ConfigStore) and its validation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+import torch
+from hydra.core.config_store import ConfigStore
+from omegaconf import MISSING, DictConfig, OmegaConf
+
+__all__ = ["Config", "ConfigError", "register", "task_options", "optimizer_options", "validate"]
+
+DTYPES = {"float32": torch.float32, "float64": torch.float64}
+
+
+class ConfigError(ValueError):
+    """A configuration value that is refused before any work starts."""
+
+
+# Optional[...] rather than `X | None`: OmegaConf reads these annotations at run time on 3.10.
+
+
+@dataclass
+class SyntheticTaskConf:
+    """Keys shared by the closed-form tasks."""
+
+    name: str = MISSING
+    dim: int = 2
+    # A fixed start for every member (a number or a list of `dim`); null: drawn from the seed.
+    x0: Any = None
+    # Std of Gaussian noise added to every gradient, drawn from the seed's stream.
+    noise: float = 0.0
+    # Converged once f - f* <= tol.
+    tol: float = 1e-6
+
+
+@dataclass
+class QuadraticConf(SyntheticTaskConf):
+    name: str = "quadratic"
+    dim: int = 10
+    condition_number: float = 100.0
+
+
+@dataclass
+class LinregConf(SyntheticTaskConf):
+    name: str = "linreg"
+    dim: int = 3
+    n_samples: int = 200
+    true_theta: list[float] = field(default_factory=lambda: [2.0, -3.0, 0.5])
+    data_noise: float = 0.5
+    data_seed: int = 0
+
+
+@dataclass
+class DoubleWellConf(SyntheticTaskConf):
+    name: str = "double_well"
+    dim: int = 1
+    tilt: float = 0.3
+
+
+@dataclass
+class DigitsTaskConf:
+    """Keys shared by the scikit-learn digits tasks."""
+
+    name: str = MISSING
+    batch_size: int = 128
+    # Converged once the full-batch training loss is at or below this.
+    target: float = 0.1
+    test_fraction: float = 0.2
+    split_seed: int = 0
+
+
+@dataclass
+class MLPDigitsConf(DigitsTaskConf):
+    name: str = "mlp_digits"
+    hidden: int = 128
+
+
+@dataclass
+class CNNDigitsConf(DigitsTaskConf):
+    name: str = "cnn_digits"
+    channels: int = 8
+
+
+@dataclass
+class SGDConf:
+    """torch.optim.SGD's hyperparameters and defaults."""
+
+    name: str = "sgd"
+    lr: float = 1e-3
+    momentum: float = 0.0
+    dampening: float = 0.0
+    weight_decay: float = 0.0
+    nesterov: bool = False
+
+
+@dataclass
+class AdamConf:
+    """torch.optim.Adam's hyperparameters and defaults; decoupled=true is AdamW."""
+
+    name: str = "adam"
+    lr: float = 1e-3
+    beta1: float = 0.9
+    beta2: float = 0.999
+    eps: float = 1e-8
+    weight_decay: float = 0.0
+    amsgrad: bool = False
+    decoupled: bool = False
+
+
+@dataclass
+class Config:
+    """The top-level schema: a typo in any key is an error, not a silently ignored value."""
+
+    task: Any = MISSING
+    optimizer: Any = MISSING
+    # Updates per run.
+    steps: int = 500
+    # Runs per configuration, with seeds seed_offset .. seed_offset + seeds - 1.
+    seeds: int = 3
+    seed_offset: int = 0
+    dtype: str = "float32"
+    device: str = "auto"
+    # Points kept per loss curve.
+    n_records: int = 50
+    # Diverged once f - f_ref exceeds this multiple of max(f(x0) - f_ref, 1), or is not finite.
+    divergence_factor: float = 1e4
+    # Members per engine chunk; null: the task's own choice.
+    chunk_size: Optional[int] = None
+    # "task": the task's batched gradient; "vmap": torch.func.vmap of its one-member loss.
+    grad: str = "task"
+    study_name: Optional[str] = None
+    results_dir: str = "results"
+    reports_dir: str = "reports"
+    progress: bool = True
+
+
+_TASK_SCHEMAS: dict[str, type] = {
+    "quadratic": QuadraticConf,
+    "linreg": LinregConf,
+    "rosenbrock": SyntheticTaskConf,
+    "rastrigin": SyntheticTaskConf,
+    "ackley": SyntheticTaskConf,
+    "styblinski_tang": SyntheticTaskConf,
+    "double_well": DoubleWellConf,
+    "logreg_digits": DigitsTaskConf,
+    "mlp_digits": MLPDigitsConf,
+    "cnn_digits": CNNDigitsConf,
+}
+
+
+def register() -> None:
+    """Register the schemas: ``config_schema`` and ``task/_<name>``, ``optimizer/_<name>``."""
+    store = ConfigStore.instance()
+    store.store(name="config_schema", node=Config)
+    for name, schema in _TASK_SCHEMAS.items():
+        store.store(group="task", name=f"_{name}", node=schema(name=name))
+    store.store(group="optimizer", name="_sgd", node=SGDConf)
+    store.store(group="optimizer", name="_adam", node=AdamConf)
+
+
+def task_options(cfg: DictConfig) -> dict[str, Any]:
+    """The task's constructor keywords (without ``name``), device and dtype included."""
+    options = OmegaConf.to_container(cfg.task, resolve=True)
+    options.pop("name")
+    from bench.engine import resolve_device
+
+    return {**options, "device": resolve_device(cfg.device), "dtype": DTYPES[cfg.dtype]}
+
+
+def optimizer_options(cfg: DictConfig) -> dict[str, Any]:
+    """The update rule's hyperparameters (without ``name``)."""
+    options = OmegaConf.to_container(cfg.optimizer, resolve=True)
+    options.pop("name")
+    return options
+
+
+def _require(ok: bool, key: str, value: Any, allowed: str) -> None:
+    if not ok:
+        raise ConfigError(f"{key}={value!r} is invalid; allowed: {allowed}")
+
+
+def validate(cfg: DictConfig) -> None:
+    """Refuse a bad configuration with one line naming the key and the allowed values."""
+    _require(cfg.steps >= 1, "steps", cfg.steps, "an integer >= 1")
+    _require(cfg.seeds >= 1, "seeds", cfg.seeds, "an integer >= 1")
+    _require(cfg.dtype in DTYPES, "dtype", cfg.dtype, ", ".join(DTYPES))
+    _require(cfg.n_records >= 2, "n_records", cfg.n_records, "an integer >= 2")
+    _require(cfg.divergence_factor > 0, "divergence_factor", cfg.divergence_factor, "> 0")
+    _require(
+        cfg.chunk_size is None or cfg.chunk_size >= 1, "chunk_size", cfg.chunk_size, ">= 1 or null"
+    )
+    _require(cfg.grad in ("task", "vmap"), "grad", cfg.grad, "task, vmap")
+    from bench.engine import resolve_device
+    from bench.optim import make_rule
+    from bench.tasks import make_task
+
+    try:
+        resolve_device(cfg.device)
+    except ValueError as error:
+        raise ConfigError(str(error)) from None
+    try:
+        make_task(cfg.task.name, **task_options(cfg))
+    except ValueError as error:
+        raise ConfigError(_keyed(str(error), "task")) from None
+    try:
+        make_rule(cfg.optimizer.name, 1, **optimizer_options(cfg))
+    except ValueError as error:
+        raise ConfigError(_keyed(str(error), "optimizer")) from None
+
+
+def _keyed(message: str, group: str) -> str:
+    """Rule and task errors say ``Invalid lr: …``; on the command line the key is ``optimizer.lr``."""
+    prefix = "Invalid "
+    if message.startswith(prefix) and not message.startswith(f"{prefix}{group}."):
+        return f"{prefix}{group}.{message[len(prefix):]}"
+    return message
