@@ -1,0 +1,177 @@
+"""The population engine: independence of members, divergence, records, closed forms."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from bench.engine import EngineConfig, PopulationResult, record_steps, run
+from bench.optim import SGD, Adam
+from bench.tasks import make_task
+
+
+def _random_adam(size: int, seed: int = 0) -> Adam:
+    gen = torch.Generator().manual_seed(seed)
+    return Adam(
+        size,
+        lr=10 ** (-3 + 2.5 * torch.rand(size, generator=gen, dtype=torch.float64)),
+        beta1=1 - 10 ** (-2 * torch.rand(size, generator=gen, dtype=torch.float64)),
+        beta2=1 - 10 ** (-1 - 3 * torch.rand(size, generator=gen, dtype=torch.float64)),
+        eps=10 ** (-8 + 6 * torch.rand(size, generator=gen, dtype=torch.float64)),
+    )
+
+
+def _member(result: PopulationResult, i: int) -> dict[str, torch.Tensor]:
+    fields = ("curves", "final_loss", "best_loss", "hit_step", "diverged_step", "final_params")
+    out = {name: getattr(result, name)[i] for name in fields}
+    out.update({k: v[i] for k, v in result.metrics.items()})
+    if result.end_in_basin is not None:
+        out["end_in_basin"] = result.end_in_basin[i]
+    return out
+
+
+def _assert_identical(a: dict, b: dict) -> None:
+    for name in a:
+        assert torch.equal(a[name].nan_to_num(), b[name].nan_to_num()), name
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("noise", [0.0, 0.3])
+def test_a_member_does_not_depend_on_its_population(dtype: torch.dtype, noise: float) -> None:
+    task = make_task("rastrigin", dim=2, noise=noise, dtype=dtype)
+    rule = _random_adam(64)
+    seeds = torch.arange(64) % 5
+    config = EngineConfig(steps=300, n_records=31)
+    together = run(task, rule, seeds, config)
+    chunked = run(task, rule, seeds, EngineConfig(steps=300, n_records=31, chunk_size=5))
+    index = torch.tensor([17])
+    alone = run(task, rule.subset(index), seeds[index], config)
+    _assert_identical(_member(together, 17), _member(alone, 0))
+    for i in (0, 17, 63):
+        _assert_identical(_member(together, i), _member(chunked, i))
+
+
+def test_a_diverging_member_is_recorded_and_disturbs_no_other() -> None:
+    task = make_task("rosenbrock", dim=2, dtype=torch.float64)
+    lrs = [1e-3, 1e3, 1e-2, 1e3, 3e-2]
+    seeds = torch.tensor([0, 0, 1, 1, 2])
+    config = EngineConfig(steps=200, n_records=21)
+    with_divergent = run(task, Adam(5, lr=lrs), seeds, config)
+    assert with_divergent.diverged.tolist() == [False, True, False, True, False]
+    assert (with_divergent.diverged_step[[1, 3]] > 0).all()
+    keep = torch.tensor([0, 2, 4])
+    without = run(task, Adam(3, lr=[lrs[i] for i in keep]), seeds[keep], config)
+    for j, i in enumerate(keep.tolist()):
+        _assert_identical(_member(with_divergent, i), _member(without, j))
+
+
+def test_a_diverged_member_is_frozen_where_it_diverged() -> None:
+    task = make_task("rosenbrock", dim=2, dtype=torch.float64)
+    rule = Adam(1, lr=1e3)
+    short = run(task, rule, torch.tensor([3]), EngineConfig(steps=50))
+    long = run(task, rule, torch.tensor([3]), EngineConfig(steps=400))
+    assert short.diverged_step.item() == long.diverged_step.item() >= 1
+    assert torch.equal(short.final_params, long.final_params)
+    assert torch.isfinite(long.final_params).all()
+
+
+def test_common_random_numbers_same_seed_same_start_for_every_configuration() -> None:
+    task = make_task("styblinski_tang", dim=3, noise=0.1, dtype=torch.float64)
+    seeds = torch.tensor([4, 4, 4, 9])
+    result = run(task, _random_adam(4), seeds, EngineConfig(steps=10))
+    starts = result.curves[:, 0]
+    assert starts[0] == starts[1] == starts[2] != starts[3]
+
+
+def test_sgd_on_the_quadratic_follows_the_closed_form() -> None:
+    # Gradient descent on ½ Σ λᵢ xᵢ² gives xᵢ(t) = (1 - ηλᵢ)ᵗ xᵢ(0).
+    task = make_task("quadratic", dim=4, condition_number=10.0, tol=1e-6, dtype=torch.float64)
+    lr, steps = 0.05, 400
+    result = run(task, SGD(1, lr=lr), torch.tensor([0]), EngineConfig(steps=steps, n_records=401))
+    x0 = task.init(torch.tensor([0]))[0]
+    factors = (1 - lr * task.eigenvalues) ** 2
+    t = torch.arange(steps + 1, dtype=torch.float64)[:, None]
+    expected = 0.5 * (task.eigenvalues * x0**2 * factors**t).sum(-1)
+    torch.testing.assert_close(result.curves[0], expected, rtol=1e-10, atol=1e-300)
+    first_hit = int((expected <= 1e-6).nonzero()[0])
+    assert result.hit_step.item() == first_hit
+    assert result.best_loss.item() == result.curves[0].min().item()
+
+
+def test_target_never_reached_is_censored() -> None:
+    task = make_task("quadratic", dim=4, dtype=torch.float64)
+    result = run(task, SGD(1, lr=1e-5), torch.tensor([0]), EngineConfig(steps=20))
+    assert result.hit_step.item() == -1 and not result.diverged.item()
+
+
+def test_task_gradients_and_vmap_agree_over_a_run() -> None:
+    task = make_task("quadratic", dim=6, noise=0.1, dtype=torch.float64)
+    rule = SGD(3, lr=[1e-3, 5e-3, 1e-2], momentum=0.9)
+    seeds = torch.tensor([0, 1, 2])
+    fast = run(task, rule, seeds, EngineConfig(steps=100))
+    reference = run(task, rule, seeds, EngineConfig(steps=100, grad="vmap"))
+    torch.testing.assert_close(fast.final_params, reference.final_params, rtol=1e-9, atol=0)
+    torch.testing.assert_close(fast.curves, reference.curves, rtol=1e-9, atol=0)
+
+
+def test_gradient_noise_lets_runs_escape_a_local_minimum() -> None:
+    task = make_task("double_well", x0=0.96, noise=3.0, dtype=torch.float64)
+    result = run(task, SGD(64, lr=0.05), torch.arange(64), EngineConfig(steps=500))
+    assert not result.start_in_basin.any()
+    escaped = result.end_in_basin.float().mean().item()
+    assert 0.0 < escaped < 1.0
+    quiet = make_task("double_well", x0=0.96, dtype=torch.float64)
+    assert not run(quiet, SGD(4, lr=0.05), torch.arange(4), EngineConfig(steps=500)).end_in_basin.any()
+
+
+def test_record_steps_cover_both_ends() -> None:
+    assert record_steps(10, 3) == [0, 5, 10]
+    assert record_steps(3, 50) == [0, 1, 2, 3]
+    points = record_steps(1000, 50)
+    assert points[0] == 0 and points[-1] == 1000 and len(points) == 50
+
+
+def test_progress_counts_every_member_step() -> None:
+    task = make_task("quadratic", dim=2)
+    seen: list[int] = []
+    run(task, SGD(6, lr=0.1), torch.arange(6), EngineConfig(steps=37, chunk_size=4), seen.append)
+    assert sum(seen) == 6 * 37
+
+
+def test_wall_time_is_shared_over_members() -> None:
+    task = make_task("quadratic", dim=2)
+    result = run(task, SGD(3, lr=0.1), torch.arange(3), EngineConfig(steps=5))
+    assert (result.seconds > 0).all() and math.isclose(result.seconds[0], result.seconds[1])
+
+
+@pytest.mark.parametrize(
+    ("options", "key"),
+    [
+        ({"steps": 0}, "steps"),
+        ({"steps": 5, "n_records": 1}, "n_records"),
+        ({"steps": 5, "divergence_factor": 0.0}, "divergence_factor"),
+        ({"steps": 5, "chunk_size": 0}, "chunk_size"),
+        ({"steps": 5, "grad": "finite-differences"}, "grad"),
+    ],
+)
+def test_invalid_engine_settings_are_refused(options, key) -> None:
+    with pytest.raises(ValueError, match=key):
+        EngineConfig(**options)
+
+
+@pytest.mark.gpu
+def test_cuda_runs_without_host_synchronisation_and_matches_the_cpu() -> None:
+    task_gpu = make_task("rastrigin", dim=2, noise=0.1, dtype=torch.float64, device="cuda")
+    task_cpu = make_task("rastrigin", dim=2, noise=0.1, dtype=torch.float64)
+    rule, seeds = _random_adam(256), torch.arange(256) % 7
+    config = EngineConfig(steps=100)
+    run(task_gpu, rule, seeds, config)  # warm-up: allocations may synchronise once
+    torch.cuda.set_sync_debug_mode("error")
+    try:
+        gpu = run(task_gpu, rule, seeds, config)
+    finally:
+        torch.cuda.set_sync_debug_mode("default")
+    cpu = run(task_cpu, rule, seeds, config)
+    torch.testing.assert_close(gpu.curves[:, :5], cpu.curves[:, :5], rtol=1e-9, atol=1e-12)
