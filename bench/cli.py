@@ -25,33 +25,46 @@ def _choices(group: str) -> list[str]:
 
 def check_arguments(argv: list[str]) -> None:
     """Compose the configuration once per choice named on the command line, and validate it."""
+    register()
     overrides = [a for a in argv if not a.startswith("-")]
-    parsed = OverridesParser.create().parse_overrides(overrides)
-    plain: list[str] = []
-    for override in parsed:
+    # One composition with every sweep at its first value, then one per further value of each
+    # sweep: every value is checked, in a number of compositions that adds up rather than
+    # multiplies.
+    choices: list[list[str]] = []
+    for override in OverridesParser.create().parse_overrides(overrides):
         key = override.key_or_group
-        values = (
-            list(override.sweep_string_iterator())
-            if override.is_sweep_override()
-            else [override.get_value_element_as_str()]
-        )
+        if not override.is_sweep_override():
+            choices.append([override.input_line])
+            continue
+        prefix = override.input_line.split(key)[0]
+        choices.append([f"{prefix}{key}={v}" for v in override.sweep_string_iterator()])
+    first = [options[0] for options in choices]
+    variants = [first] + [
+        first[:i] + [option] + first[i + 1 :]
+        for i, options in enumerate(choices)
+        for option in options[1:]
+    ]
+    for plain in variants:
+        _check_groups(plain)
+        try:
+            with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+                cfg = compose("config", overrides=plain)
+        except Exception as error:  # noqa: BLE001 - Hydra and OmegaConf raise many kinds
+            raise ConfigError(_one_line(error)) from None
+        validate(cfg)
+
+
+def _check_groups(overrides: list[str]) -> None:
+    """Refuse a config group choice (``task=…``, ``+sweep=…``) that has no file."""
+    for override in OverridesParser.create().parse_overrides(overrides):
+        key = override.key_or_group
         if key in GROUPS:
+            value = override.get_value_element_as_str()
             allowed = _choices(key)
-            for value in values:
-                if value not in allowed:
-                    raise ConfigError(
-                        f"{key}={value!r} is unknown; allowed: {', '.join(allowed) or 'none yet'}"
-                    )
-        prefix = override.get_key_element().split(key)[0]
-        plain.append(
-            f"{prefix}{key}={values[0]}" if override.is_sweep_override() else override.input_line
-        )
-    try:
-        with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-            cfg = compose("config", overrides=plain)
-    except Exception as error:  # noqa: BLE001 - Hydra and OmegaConf raise many kinds
-        raise ConfigError(_one_line(error)) from None
-    validate(cfg)
+            if value not in allowed:
+                raise ConfigError(
+                    f"{key}={value!r} is unknown; allowed: {', '.join(allowed) or 'none yet'}"
+                )
 
 
 def _one_line(error: BaseException) -> str:
@@ -75,7 +88,6 @@ def _hydra_main(cfg: DictConfig) -> None:
 
 def main() -> None:
     """``python -m bench``: check the arguments, then run through Hydra."""
-    register()
     argv = sys.argv[1:]
     if not any(a in _PASS_THROUGH or a.startswith("hydra.") for a in argv):
         try:
@@ -83,4 +95,5 @@ def main() -> None:
         except ConfigError as error:
             print(f"bench: {error}", file=sys.stderr)
             raise SystemExit(2) from None
+    register()
     _hydra_main()

@@ -1,0 +1,74 @@
+"""``python -m bench`` as a user runs it: one configuration, and one-line refusals."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from bench.cli import check_arguments
+from bench.config import ConfigError
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _bench(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    return subprocess.run(
+        [sys.executable, "-m", "bench", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=env,
+        timeout=120,
+    )
+
+
+def test_single_run_command_stores_runs_and_prints_a_summary(tmp_path: Path) -> None:
+    done = _bench(
+        "task=rosenbrock", "optimizer=adam", "optimizer.lr=0.01", "steps=500", "seeds=3",
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "final loss" in done.stdout and "diverged        0/3" in done.stdout
+    runs = pd.read_parquet(tmp_path / "results" / "adam-rosenbrock" / "runs.parquet")
+    assert len(runs) == 3 and set(runs.seed) == {0, 1, 2} and (runs.lr == 0.01).all()
+    curves = pd.read_parquet(tmp_path / "results" / "adam-rosenbrock" / "curves.parquet")
+    assert curves.groupby("seed").step.max().eq(500).all()
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["task=nonexistent"], "task='nonexistent' is unknown; allowed: ackley"),
+        (["optimizer.beta1=1.5"], "optimizer.beta1: 1.5; allowed: 0 <= beta1 < 1"),
+        (["optimizer.lr=-1"], "optimizer.lr: -1.0; allowed: >= 0"),
+        (["steps=0"], "steps=0 is invalid; allowed: an integer >= 1"),
+        (["optimizer.betta1=0.5"], "Key 'betta1' not in 'AdamConf'"),
+        (["results_dir=/proc/forbidden"], "results_dir='/proc/forbidden' is not writable"),
+    ],
+)
+def test_bad_input_exits_non_zero_with_one_line(
+    tmp_path: Path, args: list[str], expected: str
+) -> None:
+    done = _bench(*args, "steps=5" if not args[0].startswith("steps") else "seeds=1", cwd=tmp_path)
+    assert done.returncode != 0
+    assert "Traceback" not in done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert expected in lines[0]
+    assert not (tmp_path / "results").exists() or "results_dir" in expected
+
+
+def test_every_value_of_a_multirun_is_checked() -> None:
+    with pytest.raises(ConfigError, match="task='nope' is unknown"):
+        check_arguments(["--multirun", "task=quadratic,nope"])
+    with pytest.raises(ConfigError, match="optimizer=.*'lion' is unknown"):
+        check_arguments(["-m", "optimizer=adam,lion"])
+    with pytest.raises(ConfigError, match="optimizer.lr: -1.0"):
+        check_arguments(["-m", "optimizer.lr=0.1,-1", "task=quadratic,rosenbrock"])
+    check_arguments(["--multirun", "task=quadratic,rastrigin", "optimizer=adam,sgd"])
