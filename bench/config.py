@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any
 
 import torch
 from hydra.core.config_store import ConfigStore
@@ -127,10 +127,10 @@ class Config:
     # Diverged once f - f_ref exceeds this multiple of max(f(x0) - f_ref, 1), or is not finite.
     divergence_factor: float = 1e4
     # Members per engine chunk; null: the task's own choice.
-    chunk_size: Optional[int] = None
+    chunk_size: int | None = None
     # "task": the task's batched gradient; "vmap": torch.func.vmap of its one-member loss.
     grad: str = "task"
-    study_name: Optional[str] = None
+    study_name: str | None = None
     results_dir: str = "results"
     reports_dir: str = "reports"
     progress: bool = True
@@ -211,8 +211,8 @@ def validate(cfg: DictConfig) -> None:
 
 
 def _keyed(message: str, group: str) -> str:
-    """Rule and task errors say ``Invalid lr: …``; on the command line the key is ``optimizer.lr``."""
+    """``Invalid lr: …`` from a rule reads ``Invalid optimizer.lr: …`` on the command line."""
     prefix = "Invalid "
     if message.startswith(prefix) and not message.startswith(f"{prefix}{group}."):
-        return f"{prefix}{group}.{message[len(prefix):]}"
+        return f"{prefix}{group}.{message[len(prefix) :]}"
     return message

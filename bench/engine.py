@@ -15,7 +15,14 @@ from torch import Tensor
 
 from bench.tasks.base import Task
 
-__all__ = ["EngineConfig", "PopulationResult", "UpdateRule", "record_steps", "resolve_device", "run"]
+__all__ = [
+    "EngineConfig",
+    "PopulationResult",
+    "UpdateRule",
+    "record_steps",
+    "resolve_device",
+    "run",
+]
 
 GRAD_MODES = ("task", "vmap")
 

@@ -21,7 +21,9 @@ def study_dir(results_dir: str | Path, study: str) -> Path:
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as error:
-        raise ValueError(f"results_dir={str(results_dir)!r} is not writable: {error.strerror}")
+        raise ValueError(
+            f"results_dir={str(results_dir)!r} is not writable: {error.strerror}"
+        ) from None
     if not os.access(path, os.W_OK):
         raise ValueError(f"results_dir={str(results_dir)!r} is not writable")
     return path

@@ -73,8 +73,10 @@ def run_single(cfg: DictConfig) -> pd.DataFrame:
         environment(task.device),
     )
     setting = ", ".join(f"{k}={v}" for k, v in hparams.items())
-    print(f"{cfg.optimizer.name}({setting}) on {task.name} ({task.target_text}), "
-          f"{cfg.steps} steps × {len(seeds)} seeds, {task.device}/{cfg.dtype}")
+    print(
+        f"{cfg.optimizer.name}({setting}) on {task.name} ({task.target_text}), "
+        f"{cfg.steps} steps × {len(seeds)} seeds, {task.device}/{cfg.dtype}"
+    )
     print(summarize(runs))
     print(f"runs written to {directory}/")
     return runs

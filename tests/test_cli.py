@@ -30,7 +30,11 @@ def _bench(*args: str, cwd: Path) -> subprocess.CompletedProcess:
 
 def test_single_run_command_stores_runs_and_prints_a_summary(tmp_path: Path) -> None:
     done = _bench(
-        "task=rosenbrock", "optimizer=adam", "optimizer.lr=0.01", "steps=500", "seeds=3",
+        "task=rosenbrock",
+        "optimizer=adam",
+        "optimizer.lr=0.01",
+        "steps=500",
+        "seeds=3",
         cwd=tmp_path,
     )
     assert done.returncode == 0, done.stderr

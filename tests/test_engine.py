@@ -123,7 +123,8 @@ def test_gradient_noise_lets_runs_escape_a_local_minimum() -> None:
     escaped = result.end_in_basin.float().mean().item()
     assert 0.0 < escaped < 1.0
     quiet = make_task("double_well", x0=0.96, dtype=torch.float64)
-    assert not run(quiet, SGD(4, lr=0.05), torch.arange(4), EngineConfig(steps=500)).end_in_basin.any()
+    stuck = run(quiet, SGD(4, lr=0.05), torch.arange(4), EngineConfig(steps=500))
+    assert not stuck.end_in_basin.any()
 
 
 def test_record_steps_cover_both_ends() -> None:

@@ -13,8 +13,21 @@ from bench.single import run_single
 
 TASK_NAMES = sorted(p.stem for p in (CONF_DIR / "task").glob("*.yaml"))
 RUN_COLUMNS = {
-    "study", "trial", "seed", "task", "optimizer", "status", "steps", "final_loss", "best_loss",
-    "target", "f_star", "reached", "steps_to_target", "diverged_step", "wall_time",
+    "study",
+    "trial",
+    "seed",
+    "task",
+    "optimizer",
+    "status",
+    "steps",
+    "final_loss",
+    "best_loss",
+    "target",
+    "f_star",
+    "reached",
+    "steps_to_target",
+    "diverged_step",
+    "wall_time",
 }
 
 

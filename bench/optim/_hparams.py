@@ -29,9 +29,7 @@ def check_range(name: str, values: Tensor, low: float, high: float, *, high_open
         member = f" (member {index})" if len(values) > 1 else ""
         upper = f"< {high:g}" if high_open else f"<= {high:g}"
         allowed = f">= {low:g}" if high == float("inf") else f"{low:g} <= {name} {upper}"
-        raise ValueError(
-            f"Invalid {name}: {values[index].item()!r}{member}; allowed: {allowed}"
-        )
+        raise ValueError(f"Invalid {name}: {values[index].item()!r}{member}; allowed: {allowed}")
 
 
 def collect(

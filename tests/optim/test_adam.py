@@ -14,7 +14,10 @@ from bench.tasks import make_task
 # (torch.optim.Adam keywords, ours): plain, AMSGrad, L2 weight decay, AdamW, and extremes.
 VARIANTS = [
     ({"lr": 1e-2}, {"lr": 1e-2}),
-    ({"lr": 3e-2, "betas": (0.5, 0.9), "eps": 1e-3}, {"lr": 3e-2, "beta1": 0.5, "beta2": 0.9, "eps": 1e-3}),
+    (
+        {"lr": 3e-2, "betas": (0.5, 0.9), "eps": 1e-3},
+        {"lr": 3e-2, "beta1": 0.5, "beta2": 0.9, "eps": 1e-3},
+    ),
     ({"lr": 1e-2, "amsgrad": True}, {"lr": 1e-2, "amsgrad": True}),
     ({"lr": 1e-2, "weight_decay": 0.1}, {"lr": 1e-2, "weight_decay": 0.1}),
     (
@@ -63,10 +66,14 @@ def test_population_trajectories_equal_torch_optim_on_rosenbrock(torch_optim_run
     steps = 150
     rule = _population_rule([ours for _, ours in VARIANTS])
     seeds = torch.arange(len(VARIANTS)) % 3
-    result = run(task, rule, seeds, EngineConfig(steps=steps, n_records=steps + 1, grad="vmap"))
+    config = EngineConfig(steps=steps, n_records=steps + 1, grad="vmap")
+    result = run(task, rule, seeds, config)
     for i, (theirs, _) in enumerate(VARIANTS):
         losses, params = torch_optim_run(
-            task, lambda p, kw=theirs: torch.optim.Adam(p, foreach=False, **kw), int(seeds[i]), steps
+            task,
+            lambda p, kw=theirs: torch.optim.Adam(p, foreach=False, **kw),
+            int(seeds[i]),
+            steps,
         )
         torch.testing.assert_close(result.curves[i], losses, rtol=1e-9, atol=0)
         torch.testing.assert_close(result.final_params[i], params, rtol=1e-9, atol=1e-300)

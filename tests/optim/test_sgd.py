@@ -60,7 +60,10 @@ def test_population_trajectories_equal_torch_optim_on_rosenbrock(torch_optim_run
     result = run(task, _population_rule(VARIANTS), seeds, config)
     for i, variant in enumerate(VARIANTS):
         losses, params = torch_optim_run(
-            task, lambda p, kw=variant: torch.optim.SGD(p, foreach=False, **kw), int(seeds[i]), steps
+            task,
+            lambda p, kw=variant: torch.optim.SGD(p, foreach=False, **kw),
+            int(seeds[i]),
+            steps,
         )
         torch.testing.assert_close(result.curves[i], losses, rtol=1e-9, atol=0)
         torch.testing.assert_close(result.final_params[i], params, rtol=1e-9, atol=1e-300)

@@ -1,0 +1,44 @@
+"""Developer sessions: ``nox -s tests``, ``nox -s lint``, ``nox -s bench``."""
+
+from __future__ import annotations
+
+import nox
+
+nox.options.sessions = ["tests", "lint"]
+nox.options.reuse_existing_virtualenvs = True
+
+# torch is pinned for installs here: the CPU wheel on local disk; anything newer downloads GBs.
+INSTALL = ("-c", "constraints.txt", "-e", ".[test]")
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """Run the test suite (slow and GPU checks stay behind their markers)."""
+    session.install(*INSTALL)
+    session.run("pytest", *session.posargs)
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """Check style and common mistakes with ruff."""
+    session.install("ruff")
+    session.run("ruff", "check", "bench", "tests", "noxfile.py", *session.posargs)
+    session.run("ruff", "format", "--check", "bench", "tests", "noxfile.py")
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Run the benchmarks; the JSON lands in results/benchmarks/."""
+    session.install(*INSTALL)
+    session.run(
+        "pytest",
+        "tests/benchmarks",
+        "--benchmark-enable",
+        "--benchmark-only",
+        "-p",
+        "no:randomly",
+        "--benchmark-json=results/benchmarks/benchmarks.json",
+        "-o",
+        "addopts=--strict-markers --import-mode=importlib",
+        *session.posargs,
+    )
