@@ -170,8 +170,9 @@ def _run_chunk(
 
     records = record_steps(steps, config.n_records)
     record_at = {step: i for i, step in enumerate(records)}
-    curves = torch.full((size, len(records)), float("nan"), dtype=torch.float64, device=device)
-    best = torch.full((size,), float("inf"), dtype=torch.float64, device=device)
+    dtype = x.dtype
+    curves = torch.full((size, len(records)), float("nan"), dtype=dtype, device=device)
+    best = torch.full((size,), float("inf"), dtype=dtype, device=device)
     hit = torch.full((size,), -1, dtype=torch.int64, device=device)
     diverged_step = torch.full((size,), -1, dtype=torch.int64, device=device)
     diverged = torch.zeros(size, 1, dtype=torch.bool, device=device)
@@ -185,24 +186,21 @@ def _run_chunk(
             loss, grad = loss_and_grad(x, *task.batch(order, t))
         else:
             loss = task.evaluate(x)
-        loss = loss.to(torch.float64)
         if limit is None:
             # Diverged: not finite, or above f_ref + factor * max(f(x0) - f_ref, 1).
             limit = f_ref + config.divergence_factor * (loss - f_ref).clamp_min(1.0)
-            limit = torch.where(torch.isfinite(limit), limit, float("inf"))
-        bad = ~torch.isfinite(loss) | (loss > limit)
-        newly = bad & ~diverged[:, 0]
-        diverged_step = torch.where(newly, t, diverged_step)
-        diverged |= bad.unsqueeze(1)
-        active = ~diverged[:, 0]
+        # NaN fails both comparisons, so `bad` also catches non-finite losses.
+        bad = ~((loss <= limit) & (loss > float("-inf")))
+        diverged_step.masked_fill_(bad & (diverged_step < 0), t)
+        diverged.logical_or_(bad.unsqueeze(1))
 
         monitored = loss if task.exact_step_loss else None
         if not task.exact_step_loss and t in record_at:
-            monitored = task.evaluate(x).to(torch.float64)
+            monitored = task.evaluate(x)
         if monitored is not None:
-            best = torch.where(active, torch.fmin(best, monitored), best)
-            reached = active & (hit < 0) & (monitored <= task.target)
-            hit = torch.where(reached, t, hit)
+            # A frozen member's loss is NaN or above its limit: neither lowers `best` nor hits.
+            torch.fmin(best, monitored, out=best)
+            hit.masked_fill_((monitored <= task.target) & (hit < 0), t)
             if t in record_at:
                 curves[:, record_at[t]] = monitored
 
@@ -222,9 +220,9 @@ def _run_chunk(
     seconds = time.perf_counter() - started
     return PopulationResult(
         record_steps=torch.tensor(records, dtype=torch.int64),
-        curves=curves.cpu(),
-        final_loss=final_loss.cpu(),
-        best_loss=best.cpu(),
+        curves=curves.to(torch.float64).cpu(),
+        final_loss=final_loss.to(torch.float64).cpu(),
+        best_loss=best.to(torch.float64).cpu(),
         hit_step=hit.cpu(),
         diverged_step=diverged_step.cpu(),
         final_params=x.cpu(),

@@ -40,7 +40,6 @@ class AdamState:
     bias_column1: Tensor
     bias_correction2_sqrt: Tensor
     bias_column2: Tensor
-    dtype: torch.dtype
 
 
 def _bias_tables(beta: Tensor, steps: int, power: float = 1.0) -> tuple[Tensor, Tensor]:
@@ -90,7 +89,7 @@ class Adam:
 
     def init_state(self, params: Tensor, steps: int) -> AdamState:
         """Fresh state for ``params`` (``[P, D]``) and a run of ``steps`` updates."""
-        hp, dtype, device = self.hparams, params.dtype, params.device
+        hp, device = self.hparams, params.device
         wd, decoupled = hp["weight_decay"], hp["decoupled"]
         l2 = torch.where(decoupled, 0.0, wd)
         decay = 1.0 - hp["lr"] * torch.where(decoupled, wd, 0.0)
@@ -102,20 +101,19 @@ class Adam:
             exp_avg_sq=torch.zeros_like(params),
             max_exp_avg_sq=torch.zeros_like(params) if bool(amsgrad.any()) else None,
             scratch=torch.empty_like(params),
-            one_minus_beta1=column(1.0 - hp["beta1"], dtype, device),
-            beta2=column(hp["beta2"], dtype, device),
-            one_minus_beta2=column(1.0 - hp["beta2"], dtype, device),
-            eps=column(hp["eps"], dtype, device),
-            l2=column(l2, dtype, device) if bool((l2 != 0).any()) else None,
-            decay=column(decay, dtype, device) if bool((decay != 1).any()) else None,
-            amsgrad=amsgrad.to(device).unsqueeze(1) if not bool(amsgrad.all()) else None,
+            one_minus_beta1=column(1.0 - hp["beta1"], params),
+            beta2=column(hp["beta2"], params),
+            one_minus_beta2=column(1.0 - hp["beta2"], params),
+            eps=column(hp["eps"], params),
+            l2=column(l2, params) if bool((l2 != 0).any()) else None,
+            decay=column(decay, params) if bool((decay != 1).any()) else None,
+            amsgrad=column(amsgrad, params) if not bool(amsgrad.all()) else None,
             # Step factors stay float64 until the last moment, as torch.optim's Python floats do.
             neg_lr=(-hp["lr"]).to(device),
             bias_correction1=bc1.to(device),
             bias_column1=index1.to(device),
             bias_correction2_sqrt=bc2_sqrt.to(device),
             bias_column2=index2.to(device),
-            dtype=dtype,
         )
 
     def step(
@@ -125,6 +123,8 @@ class Adam:
 
         Members where ``frozen`` (``[P, 1]`` bool) is set keep their parameters.
         """
+        if frozen is not None:
+            frozen = column(frozen, params)
         if state.decay is not None:
             decay = state.decay if frozen is None else state.decay.masked_fill(frozen, 1.0)
             params.mul_(decay)
@@ -143,10 +143,10 @@ class Adam:
                 second = torch.where(state.amsgrad, second, exp_avg_sq)
         denom = torch.sqrt(second, out=scratch)
         bc2_sqrt = state.bias_correction2_sqrt[t, state.bias_column2]
-        denom.div_(bc2_sqrt.to(state.dtype).unsqueeze(1)).add_(state.eps)
+        denom.div_(column(bc2_sqrt, params)).add_(state.eps)
         neg_step_size = state.neg_lr / state.bias_correction1[t, state.bias_column1]
         # grad is free now: it takes the scaled numerator, as addcdiv's value * t1 / t2 orders it.
-        torch.mul(exp_avg, neg_step_size.to(state.dtype).unsqueeze(1), out=grad)
+        torch.mul(exp_avg, column(neg_step_size, params), out=grad)
         if frozen is None:
             params.addcdiv_(grad, denom)
         else:

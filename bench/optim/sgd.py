@@ -69,22 +69,22 @@ class SGD:
 
     def init_state(self, params: Tensor, steps: int) -> SGDState:
         """Fresh state for ``params`` (``[P, D]``) and a run of ``steps`` updates."""
-        hp, dtype, device = self.hparams, params.dtype, params.device
+        hp = self.hparams
         momentum = hp["momentum"]
         nesterov = hp["nesterov"]
         return SGDState(
             buf=torch.zeros_like(params) if bool((momentum != 0).any()) else None,
-            neg_lr=column(-hp["lr"], dtype, device),
-            momentum=column(momentum, dtype, device),
-            one_minus_dampening=column(1.0 - hp["dampening"], dtype, device),
+            neg_lr=column(-hp["lr"], params),
+            momentum=column(momentum, params),
+            one_minus_dampening=column(1.0 - hp["dampening"], params),
             weight_decay=(
-                column(hp["weight_decay"], dtype, device)
+                column(hp["weight_decay"], params)
                 if bool((hp["weight_decay"] != 0).any())
                 else None
             ),
-            nesterov=nesterov.to(device).unsqueeze(1) if bool(nesterov.any()) else None,
+            nesterov=column(nesterov, params) if bool(nesterov.any()) else None,
             no_momentum=(
-                (momentum == 0).to(device).unsqueeze(1)
+                column(momentum == 0, params)
                 if bool((momentum == 0).any()) and bool((momentum != 0).any())
                 else None
             ),
@@ -116,4 +116,4 @@ class SGD:
             params.addcmul_(direction, state.neg_lr)
         else:
             moved = torch.addcmul(params, direction, state.neg_lr)
-            torch.where(frozen, params, moved, out=params)
+            torch.where(column(frozen, params), params, moved, out=params)
