@@ -9,6 +9,7 @@ nox.options.reuse_existing_virtualenvs = True
 
 # torch is pinned for installs here: the CPU wheel on local disk; anything newer downloads GBs.
 INSTALL = ("-c", "constraints.txt", "-e", ".[test]")
+BENCH_JSON = "results/benchmarks/benchmarks.json"
 
 
 @nox.session
@@ -37,8 +38,12 @@ def bench(session: nox.Session) -> None:
         "--benchmark-only",
         "-p",
         "no:randomly",
-        "--benchmark-json=results/benchmarks/benchmarks.json",
+        f"--benchmark-json={BENCH_JSON}",
         "-o",
         "addopts=--strict-markers --import-mode=importlib",
         *session.posargs,
     )
+    table = session.run("python", "tests/benchmarks/table.py", BENCH_JSON, silent=True)
+    with open("results/benchmarks/table.md", "w") as handle:
+        handle.write(table)
+    print(table)
