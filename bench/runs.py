@@ -9,6 +9,7 @@ import pandas as pd
 import torch
 
 from bench.engine import PopulationResult
+from bench.metrics import run_metrics
 
 __all__ = ["curves_table", "runs_table", "summarize"]
 
@@ -29,9 +30,7 @@ def runs_table(
     ``steps_to_target`` is missing (censored) where the target was not reached within ``steps``;
     ``diverged_step`` is missing where the run did not diverge.
     """
-    size = len(seeds)
-    diverged = result.diverged
-    frame = pd.DataFrame(
+    identity = pd.DataFrame(
         {
             "study": study,
             "trial": list(trials),
@@ -39,25 +38,12 @@ def runs_table(
             "task": task.name,
             "optimizer": optimizer,
             **{name: list(values) for name, values in hparams.items()},
-            "status": ["diverged" if d else "complete" for d in diverged.tolist()],
             "steps": steps,
-            "final_loss": result.final_loss.numpy(),
-            "best_loss": result.best_loss.numpy(),
             "target": task.target,
             "f_star": task.f_star if task.f_star is not None else float("nan"),
-            "reached": (result.hit_step >= 0).numpy(),
-            "steps_to_target": _optional_steps(result.hit_step),
-            "diverged_step": _optional_steps(result.diverged_step),
-            "wall_time": result.seconds.numpy(),
-        },
-        index=range(size),
+        }
     )
-    if result.start_in_basin is not None:
-        frame["start_in_basin"] = result.start_in_basin.numpy()
-        frame["end_in_basin"] = result.end_in_basin.numpy() & ~diverged.numpy()
-    for name, values in result.metrics.items():
-        frame[name] = values.to(torch.float64).numpy()
-    return frame
+    return pd.concat([identity, run_metrics(result, task)], axis=1)
 
 
 def curves_table(
@@ -103,7 +89,3 @@ def summarize(runs: pd.DataFrame) -> str:
         acc = runs.test_accuracy
         lines.append(f"test accuracy   {acc.mean():.4f} ± {acc.std(ddof=0):.3g}")
     return "\n".join(lines)
-
-
-def _optional_steps(steps: torch.Tensor) -> pd.array:
-    return pd.array([s if s >= 0 else None for s in steps.tolist()], dtype="Int64")

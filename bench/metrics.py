@@ -1,0 +1,82 @@
+"""Per-run metrics from an engine result, and the objective a sweep minimises."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from bench.engine import PopulationResult
+from bench.tasks.base import Task
+
+__all__ = ["AGGREGATES", "OBJECTIVES", "aggregate", "auc_log_gap", "objective", "run_metrics"]
+
+OBJECTIVES = ("final_loss", "best_loss", "steps_to_target", "auc")
+AGGREGATES = ("mean", "median")
+#: Gaps below this count as this, so that log10 stays finite at an exact minimum.
+GAP_FLOOR = 1e-12
+
+
+def auc_log_gap(curves: np.ndarray, steps: np.ndarray, f_ref: float) -> np.ndarray:
+    """Mean of log10(f − f_ref) over the run (trapezoids over the record steps), per run.
+
+    Lower is better: it rewards getting low early as well as ending low. Non-finite points
+    (diverged runs) make the value +inf.
+    """
+    gap = np.log10(np.maximum(curves - f_ref, GAP_FLOOR))
+    gap = np.where(np.isfinite(curves), gap, np.inf)
+    widths = np.diff(steps).astype(np.float64)
+    area = ((gap[:, 1:] + gap[:, :-1]) * 0.5 * widths).sum(axis=1)
+    return area / max(float(steps[-1] - steps[0]), 1.0)
+
+
+def run_metrics(result: PopulationResult, task: Task) -> pd.DataFrame:
+    """One row per member: status and outcomes; censored and never-diverged steps are missing."""
+    diverged = result.diverged.numpy()
+    f_ref = task.f_star if task.f_star is not None else 0.0
+    frame = pd.DataFrame(
+        {
+            "status": np.where(diverged, "diverged", "complete"),
+            "final_loss": result.final_loss.numpy(),
+            "best_loss": result.best_loss.numpy(),
+            "auc": auc_log_gap(result.curves.numpy(), result.record_steps.numpy(), f_ref),
+            "reached": (result.hit_step >= 0).numpy(),
+            "steps_to_target": _optional_steps(result.hit_step.numpy()),
+            "diverged_step": _optional_steps(result.diverged_step.numpy()),
+            "wall_time": result.seconds.numpy(),
+        }
+    )
+    if result.start_in_basin is not None:
+        frame["start_in_basin"] = result.start_in_basin.numpy()
+        frame["end_in_basin"] = result.end_in_basin.numpy() & ~diverged
+    for name, values in result.metrics.items():
+        frame[name] = values.double().numpy()
+    return frame
+
+
+def objective(runs: pd.DataFrame, name: str, steps: int) -> np.ndarray:
+    """Each run's objective (lower is better): +inf for a diverged run.
+
+    ``steps_to_target`` counts an unreached target as ``steps + 1``: worse than any run that
+    reached it, better than any that diverged.
+    """
+    if name not in OBJECTIVES:
+        raise ValueError(f"Invalid sweep.objective: {name!r}; allowed: {', '.join(OBJECTIVES)}")
+    if name == "steps_to_target":
+        values = runs["steps_to_target"].astype("Float64").fillna(steps + 1).to_numpy(float)
+    else:
+        values = runs[name].to_numpy(dtype=float, copy=True)
+    values[(runs["status"] == "diverged").to_numpy() | ~np.isfinite(values)] = math.inf
+    return values
+
+
+def aggregate(values: np.ndarray, how: str) -> float:
+    """Mean or median over seeds; +inf as soon as one seed is +inf for the mean."""
+    if how not in AGGREGATES:
+        raise ValueError(f"Invalid sweep.aggregate: {how!r}; allowed: {', '.join(AGGREGATES)}")
+    return float(np.mean(values) if how == "mean" else np.median(values))
+
+
+def _optional_steps(steps: np.ndarray) -> pd.array:
+    return pd.array([int(s) if s >= 0 else None for s in steps], dtype="Int64")
