@@ -78,6 +78,7 @@ class PopulationResult:
     best_loss: Tensor  # [P]
     hit_step: Tensor  # [P] int64: first step with monitored loss <= target, else -1 (censored)
     diverged_step: Tensor  # [P] int64: step at which the member diverged, else -1
+    pruned_step: Tensor  # [P] int64: record step at which the member was stopped, else -1
     final_params: Tensor  # [P, D]
     start_in_basin: Tensor | None = None  # [P] bool, tasks with basins
     end_in_basin: Tensor | None = None  # [P] bool, tasks with basins
@@ -107,23 +108,32 @@ def record_steps(steps: int, n_records: int) -> list[int]:
     return sorted(set(points.round().to(torch.int64).tolist()))
 
 
+#: Called at each record step with (step, monitored loss [members], the members' indices in
+#: the population); returns which of them to stop (prune), or None. Only with it does the engine
+#: synchronise with the host inside the loop, once per record step.
+RecordHook = Callable[[int, Tensor, Tensor], "Tensor | None"]
+
+
 def run(
     task: Task,
     rule: UpdateRule,
     seeds: Tensor,
     config: EngineConfig,
     progress: Callable[[int], None] | None = None,
+    on_record: RecordHook | None = None,
 ) -> PopulationResult:
     """Run every member ``p`` (hyperparameters ``rule[p]``, seed ``seeds[p]``) for the budget.
 
-    ``progress`` is called with the member-steps done since its last call.
+    ``progress`` is called with the member-steps done since its last call. Chunks of
+    ``config.chunk_size`` members run one after another; a chunk whose members are all stopped
+    (diverged or pruned) ends early.
     """
     seeds = torch.as_tensor(seeds, dtype=torch.int64).reshape(-1)
     if len(seeds) != rule.size:
         raise ValueError(f"{len(seeds)} seeds for a population of {rule.size}")
     chunk = config.chunk_size or task.chunk_size * (32 if task.device.type == "cuda" else 1)
     parts = [
-        _run_chunk(task, rule.subset(index), seeds[index], config, progress)
+        _run_chunk(task, rule.subset(index), seeds[index], config, progress, on_record, index)
         for index in torch.arange(len(seeds)).split(chunk)
     ]
     return _concat(parts)
@@ -143,6 +153,7 @@ def _concat(parts: list[PopulationResult]) -> PopulationResult:
         best_loss=cat("best_loss"),
         hit_step=cat("hit_step"),
         diverged_step=cat("diverged_step"),
+        pruned_step=cat("pruned_step"),
         final_params=cat("final_params"),
         start_in_basin=cat("start_in_basin"),
         end_in_basin=cat("end_in_basin"),
@@ -157,6 +168,8 @@ def _run_chunk(
     seeds: Tensor,
     config: EngineConfig,
     progress: Callable[[int], None] | None,
+    on_record: RecordHook | None,
+    members: Tensor,
 ) -> PopulationResult:
     device, steps = task.device, config.steps
     _synchronize(device)
@@ -175,7 +188,9 @@ def _run_chunk(
     best = torch.full((size,), float("inf"), dtype=dtype, device=device)
     hit = torch.full((size,), -1, dtype=torch.int64, device=device)
     diverged_step = torch.full((size,), -1, dtype=torch.int64, device=device)
-    diverged = torch.zeros(size, 1, dtype=torch.bool, device=device)
+    pruned_step = torch.full((size,), -1, dtype=torch.int64, device=device)
+    # Members that stop updating: diverged, or pruned by `on_record`.
+    stopped = torch.zeros(size, 1, dtype=torch.bool, device=device)
     f_ref = task.f_star if task.f_star is not None else 0.0
     limit = None
     start_in_basin = task.in_global_basin(x).cpu() if task.has_basins else None
@@ -191,8 +206,8 @@ def _run_chunk(
             limit = f_ref + config.divergence_factor * (loss - f_ref).clamp_min(1.0)
         # NaN fails both comparisons, so `bad` also catches non-finite losses.
         bad = ~((loss <= limit) & (loss > float("-inf")))
-        diverged_step.masked_fill_(bad & (diverged_step < 0), t)
-        diverged.logical_or_(bad.unsqueeze(1))
+        diverged_step.masked_fill_(bad & (diverged_step < 0) & (pruned_step < 0), t)
+        stopped.logical_or_(bad.unsqueeze(1))
 
         monitored = loss if task.exact_step_loss else None
         if not task.exact_step_loss and t in record_at:
@@ -204,16 +219,27 @@ def _run_chunk(
             if t in record_at:
                 curves[:, record_at[t]] = monitored
 
+        if progress is not None and (t in record_at or t == steps):
+            progress(size * (t - done_steps))
+            done_steps = t
+        if on_record is not None and t in record_at and 0 < t < steps:
+            prune = on_record(t, curves[:, record_at[t]], members)
+            if prune is not None:
+                prune = prune.to(device) & ~stopped[:, 0]
+                pruned_step.masked_fill_(prune, t)
+                stopped.logical_or_(prune.unsqueeze(1))
+            if bool(stopped.all()):
+                if progress is not None:
+                    progress(size * (steps - done_steps))
+                break
         if t < steps:
             noise = task.grad_noise(seeds, t)
             if noise is not None:
                 grad.add_(noise)
-            rule.step(x, grad, state, t, frozen=diverged)
-        if progress is not None and (t in record_at or t == steps):
-            progress(size * (min(t, steps) - done_steps))
-            done_steps = min(t, steps)
+            rule.step(x, grad, state, t, frozen=stopped)
 
-    final_loss = curves[:, -1]
+    # A chunk that ended early (every member stopped) ends at its last record.
+    final_loss = curves[:, max(i for s, i in record_at.items() if s <= t)]
     metrics = task.final_metrics(x)
     end_in_basin = task.in_global_basin(x).cpu() if task.has_basins else None
     _synchronize(device)
@@ -225,6 +251,7 @@ def _run_chunk(
         best_loss=best.to(torch.float64).cpu(),
         hit_step=hit.cpu(),
         diverged_step=diverged_step.cpu(),
+        pruned_step=pruned_step.cpu(),
         final_params=x.cpu(),
         start_in_basin=start_in_basin,
         end_in_basin=end_in_basin,

@@ -176,3 +176,38 @@ def test_cuda_runs_without_host_synchronisation_and_matches_the_cpu() -> None:
         torch.cuda.set_sync_debug_mode("default")
     cpu = run(task_cpu, rule, seeds, config)
     torch.testing.assert_close(gpu.curves[:, :5], cpu.curves[:, :5], rtol=1e-9, atol=1e-12)
+
+
+def test_record_hook_prunes_members_which_then_stop() -> None:
+    task = make_task("quadratic", dim=3, dtype=torch.float64)
+    rule = SGD(4, lr=[1e-3, 1e-2, 1e-1, 1e-4])
+    seen: list[int] = []
+
+    def prune_slow(step: int, losses: torch.Tensor, members: torch.Tensor) -> torch.Tensor:
+        seen.append(step)
+        return (members == 3) if step >= 50 else torch.zeros_like(members, dtype=torch.bool)
+
+    config = EngineConfig(steps=100, n_records=11)
+    result = run(task, rule, torch.arange(4), config, on_record=prune_slow)
+    assert seen == list(range(10, 100, 10))
+    assert result.pruned_step.tolist() == [-1, -1, -1, 50]
+    assert (result.curves[3, 5:] == result.curves[3, 5]).all()  # frozen from step 50 on
+    free = run(task, rule, torch.arange(4), config)
+    assert torch.equal(result.final_params[:3], free.final_params[:3])
+
+
+def test_a_chunk_whose_members_all_stop_ends_early() -> None:
+    task = make_task("quadratic", dim=3, dtype=torch.float64)
+    steps_done: list[int] = []
+    result = run(
+        task,
+        SGD(2, lr=1e-3),
+        torch.arange(2),
+        EngineConfig(steps=100, n_records=11),
+        progress=steps_done.append,
+        on_record=lambda step, losses, members: torch.ones_like(members, dtype=torch.bool),
+    )
+    assert result.pruned_step.tolist() == [10, 10]
+    assert sum(steps_done) == 2 * 100
+    assert torch.isfinite(result.final_loss).all()
+    assert torch.isnan(result.curves[:, 2:]).all()
