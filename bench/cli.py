@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import sys
+import warnings
 from pathlib import Path
 
 import hydra
+import optuna
 from hydra import compose, initialize_config_dir
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import DictConfig
@@ -52,6 +54,10 @@ def check_arguments(argv: list[str]) -> None:
         except Exception as error:  # noqa: BLE001 - Hydra and OmegaConf raise many kinds
             raise ConfigError(_one_line(error)) from None
         validate(cfg)
+        if cfg.sweep is not None:
+            from bench.sweep import validate_sweep
+
+            validate_sweep(cfg)
 
 
 def _check_groups(overrides: list[str]) -> None:
@@ -78,9 +84,13 @@ def _one_line(error: BaseException) -> str:
 @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="config")
 def _hydra_main(cfg: DictConfig) -> None:
     from bench.single import run_single
+    from bench.sweep import run_sweep
 
     try:
-        run_single(cfg)
+        if cfg.sweep is not None:
+            run_sweep(cfg)
+        else:
+            run_single(cfg)
     except ConfigError as error:
         print(f"bench: {error}", file=sys.stderr)
         raise SystemExit(2) from None
@@ -88,6 +98,10 @@ def _hydra_main(cfg: DictConfig) -> None:
 
 def main() -> None:
     """``python -m bench``: check the arguments, then run through Hydra."""
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    # bench drives heartbeats itself (ask-and-tell), which Optuna does not expect.
+    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
+    warnings.filterwarnings("ignore", message="Heartbeat of storage is supposed to be used")
     argv = sys.argv[1:]
     if not any(a in _PASS_THROUGH or a.startswith("hydra.") for a in argv):
         try:

@@ -18,9 +18,6 @@ class ConfigError(ValueError):
     """A configuration value that is refused before any work starts."""
 
 
-# Optional[...] rather than `X | None`: OmegaConf reads these annotations at run time on 3.10.
-
-
 @dataclass
 class SyntheticTaskConf:
     """Keys shared by the closed-form tasks."""
@@ -110,11 +107,49 @@ class AdamConf:
 
 
 @dataclass
+class StorageConf:
+    """Where studies live. SQLite by default: a file under results_dir, no server."""
+
+    kind: str = "sqlite"
+    # null: sqlite:///<results_dir>/bench.db
+    url: str | None = None
+    # Seconds between a running trial's heartbeats; a trial silent for grace_period is failed
+    # and its configuration retried (null: 2 x heartbeat_interval).
+    heartbeat_interval: int = 30
+    grace_period: int | None = None
+
+
+@dataclass
+class SweepConf:
+    """An Optuna study over the optimizer's hyperparameters (conf/sweep/*.yaml)."""
+
+    name: str = MISSING
+    # The study's total: re-running the command finishes the remaining trials.
+    n_trials: int = 64
+    # Trials asked together and run as one population (× seeds members).
+    batch_size: int = 16
+    sampler: str = "tpe"
+    seed: int | None = 0
+    # final_loss, best_loss, steps_to_target or auc; aggregated over seeds by mean or median.
+    objective: str = "final_loss"
+    aggregate: str = "mean"
+    # none, median or successive_halving, at the engine's record points.
+    pruner: str = "none"
+    # Points per parameter for sampler=grid (where a parameter gives no grid: list).
+    grid_points: int = 5
+    # Per hyperparameter: {distribution: log|uniform|int|categorical|fixed, low, high, ...}.
+    space: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
 class Config:
     """The top-level schema: a typo in any key is an error, not a silently ignored value."""
 
     task: Any = MISSING
     optimizer: Any = MISSING
+    storage: StorageConf = field(default_factory=StorageConf)
+    # Appended by `+sweep=<name>`; null: a single run of the optimizer's configuration.
+    sweep: SweepConf | None = None
     # Updates per run.
     steps: int = 500
     # Runs per configuration, with seeds seed_offset .. seed_offset + seeds - 1.
@@ -158,6 +193,8 @@ def register() -> None:
         store.store(group="task", name=f"_{name}", node=schema(name=name))
     store.store(group="optimizer", name="_sgd", node=SGDConf)
     store.store(group="optimizer", name="_adam", node=AdamConf)
+    store.store(group="storage", name="_storage", node=StorageConf)
+    store.store(group="sweep", name="_sweep", node=SweepConf)
 
 
 def task_options(cfg: DictConfig) -> dict[str, Any]:

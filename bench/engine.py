@@ -19,6 +19,7 @@ __all__ = [
     "EngineConfig",
     "PopulationResult",
     "UpdateRule",
+    "default_chunk_size",
     "record_steps",
     "resolve_device",
     "run",
@@ -102,6 +103,11 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
+def default_chunk_size(task: Task) -> int:
+    """Members per chunk: the task's own choice on the CPU, 32 times more on CUDA."""
+    return task.chunk_size * (32 if task.device.type == "cuda" else 1)
+
+
 def record_steps(steps: int, n_records: int) -> list[int]:
     """Evenly spaced record steps over 0..steps, both ends included, without repeats."""
     points = torch.linspace(0, steps, min(n_records, steps + 1), dtype=torch.float64)
@@ -131,7 +137,7 @@ def run(
     seeds = torch.as_tensor(seeds, dtype=torch.int64).reshape(-1)
     if len(seeds) != rule.size:
         raise ValueError(f"{len(seeds)} seeds for a population of {rule.size}")
-    chunk = config.chunk_size or task.chunk_size * (32 if task.device.type == "cuda" else 1)
+    chunk = config.chunk_size or default_chunk_size(task)
     parts = [
         _run_chunk(task, rule.subset(index), seeds[index], config, progress, on_record, index)
         for index in torch.arange(len(seeds)).split(chunk)

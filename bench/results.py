@@ -9,10 +9,13 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+import optuna
 import pandas as pd
 import torch
 
-__all__ = ["environment", "study_dir", "write_tables"]
+from bench.study import curves_frame, runs_frame
+
+__all__ = ["environment", "export_study", "study_dir", "summarize"]
 
 
 def study_dir(results_dir: str | Path, study: str) -> Path:
@@ -31,8 +34,6 @@ def study_dir(results_dir: str | Path, study: str) -> Path:
 
 def environment(device: torch.device) -> dict[str, Any]:
     """Versions, device name and git commit: what a result needs to be reproduced."""
-    import optuna
-
     try:
         commit = subprocess.run(
             ["git", "rev-parse", "HEAD"],
@@ -57,15 +58,46 @@ def environment(device: torch.device) -> dict[str, Any]:
     }
 
 
-def write_tables(
-    directory: Path,
-    runs: pd.DataFrame,
-    curves: pd.DataFrame,
-    config: dict[str, Any],
-    env: dict[str, Any],
-) -> None:
-    """Write ``runs.parquet``, ``curves.parquet``, ``config.json`` and ``environment.json``."""
+def export_study(
+    study: optuna.Study, directory: Path, config: dict[str, Any], env: dict[str, Any]
+) -> pd.DataFrame:
+    """Write the study's ``runs.parquet`` and ``curves.parquet``, with config and environment.
+
+    The storage is the source of truth: these files are derived from it, and rewritten whole.
+    Returns the runs table.
+    """
+    runs = runs_frame(study)
     runs.to_parquet(directory / "runs.parquet", index=False)
-    curves.to_parquet(directory / "curves.parquet", index=False)
+    curves_frame(study).to_parquet(directory / "curves.parquet", index=False)
     (directory / "config.json").write_text(json.dumps(config, indent=2, default=str) + "\n")
     (directory / "environment.json").write_text(json.dumps(env, indent=2) + "\n")
+    return runs
+
+
+def summarize(runs: pd.DataFrame) -> str:
+    """A few lines: final loss mean ± std, steps to target, diverged runs."""
+    n = len(runs)
+    final = runs.loc[runs.status != "diverged", "final_loss"]
+    reached = runs["steps_to_target"].dropna()
+    diverged = runs.loc[runs.status == "diverged"]
+    lines = [
+        f"final loss      {final.mean():.6g} ± {final.std(ddof=0):.3g}  ({len(final)} runs)"
+        if len(final)
+        else "final loss      - (every run diverged)",
+        f"steps to target {reached.median():.0f} (median of {len(reached)}/{n} that reached it)"
+        if len(reached)
+        else f"steps to target - (0/{n} runs reached it within {runs.steps.iloc[0]} steps)",
+        f"diverged        {len(diverged)}/{n}"
+        + (
+            f" (at steps {', '.join(str(int(s)) for s in diverged.diverged_step)})"
+            if len(diverged)
+            else ""
+        ),
+    ]
+    if "end_in_basin" in runs:
+        escaped = runs.end_in_basin.sum()
+        lines.append(f"global basin    {escaped}/{n} runs end in it")
+    if "test_accuracy" in runs:
+        acc = runs.test_accuracy
+        lines.append(f"test accuracy   {acc.mean():.4f} ± {acc.std(ddof=0):.3g}")
+    return "\n".join(lines)

@@ -1,0 +1,57 @@
+"""Optuna samplers for a sweep, chosen by ``sweep.sampler``."""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Sequence
+
+import optuna
+from optuna.exceptions import ExperimentalWarning
+
+from bench.config import ConfigError
+from bench.space import ParamSpec, grid
+
+__all__ = ["SAMPLERS", "grid_size", "make_sampler"]
+
+SAMPLERS = ("tpe", "random", "qmc", "grid", "cmaes")
+
+
+def make_sampler(
+    name: str,
+    seed: int | None,
+    specs: Sequence[ParamSpec],
+    *,
+    grid_points: int = 5,
+    batch_size: int = 1,
+) -> optuna.samplers.BaseSampler:
+    """The seeded sampler ``name`` for the space ``specs``, trials asked ``batch_size`` at once."""
+    if name not in SAMPLERS:
+        raise ConfigError(f"sweep.sampler={name!r} is unknown; allowed: {', '.join(SAMPLERS)}")
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"Invalid batch_size: {batch_size!r}; allowed: an integer >= 1")
+    # QMC (and some options of the others) are marked experimental; say so here, not globally.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ExperimentalWarning)
+        if name == "tpe":
+            # A whole batch is asked before any is told: constant_liar scores the running trials
+            # as bad so that TPE spreads the batch instead of proposing one point for all of it.
+            return optuna.samplers.TPESampler(
+                seed=seed, multivariate=True, constant_liar=batch_size > 1
+            )
+        if name == "random":
+            return optuna.samplers.RandomSampler(seed=seed)
+        if name == "qmc":
+            # Categorical parameters fall back to a seeded random sampler, by design, quietly.
+            return optuna.samplers.QMCSampler(
+                qmc_type="sobol", scramble=True, seed=seed, warn_independent_sampling=False
+            )
+        if name == "grid":
+            return optuna.samplers.GridSampler(grid(specs, grid_points), seed=seed)
+        # CMA-ES handles float and int parameters; categorical ones fall back to random sampling.
+        return optuna.samplers.CmaEsSampler(seed=seed, warn_independent_sampling=False)
+
+
+def grid_size(specs: Sequence[ParamSpec], points: int) -> int:
+    """The number of configurations in the grid of ``specs`` with ``points`` per range."""
+    return math.prod(len(values) for values in grid(specs, points).values())

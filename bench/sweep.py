@@ -1,0 +1,149 @@
+"""``python -m bench +sweep=…``: an Optuna study driven by ask-and-tell, a batch at a time."""
+
+from __future__ import annotations
+
+import math
+
+import optuna
+from omegaconf import DictConfig, OmegaConf
+
+from bench.config import ConfigError, optimizer_options, task_options, validate
+from bench.metrics import AGGREGATES, OBJECTIVES
+from bench.progress import progress_bar
+from bench.results import environment, export_study, study_dir
+from bench.samplers import grid_size, make_sampler
+from bench.space import distributions, hyperparameters, parse_space
+from bench.storage import open_storage
+from bench.study import counts, open_study, recover_stale_trials, worker_id
+from bench.tasks import make_task
+from bench.trials import run_trials
+
+__all__ = ["PRUNERS", "run_sweep", "validate_sweep"]
+
+PRUNERS = ("none", "median", "successive_halving")
+
+
+def validate_sweep(cfg: DictConfig) -> None:
+    """Refuse a bad sweep configuration in one line, before any work."""
+    sweep = cfg.sweep
+    if sweep.n_trials < 1:
+        raise ConfigError(f"sweep.n_trials={sweep.n_trials} is invalid; allowed: an integer >= 1")
+    if sweep.batch_size < 1:
+        raise ConfigError(
+            f"sweep.batch_size={sweep.batch_size} is invalid; allowed: an integer >= 1"
+        )
+    for key, allowed in (
+        ("objective", OBJECTIVES),
+        ("aggregate", AGGREGATES),
+        ("pruner", PRUNERS),
+    ):
+        if sweep[key] not in allowed:
+            raise ConfigError(
+                f"sweep.{key}={sweep[key]!r} is unknown; allowed: {', '.join(allowed)}"
+            )
+    specs = parse_space(OmegaConf.to_container(sweep.space, resolve=True), cfg.optimizer.name)
+    make_sampler(sweep.sampler, sweep.seed, specs, grid_points=sweep.grid_points)
+
+
+def _pruner(name: str) -> optuna.pruners.BasePruner:
+    if name == "median":
+        return optuna.pruners.MedianPruner(n_startup_trials=8, n_warmup_steps=1)
+    if name == "successive_halving":
+        return optuna.pruners.SuccessiveHalvingPruner()
+    return optuna.pruners.NopPruner()
+
+
+def run_sweep(cfg: DictConfig) -> optuna.Study:
+    """Run the sweep's remaining trials (``sweep.n_trials`` is the study's total), then export."""
+    validate(cfg)
+    validate_sweep(cfg)
+    sweep = cfg.sweep
+    task = make_task(cfg.task.name, **task_options(cfg))
+    optimizer = cfg.optimizer.name
+    space = OmegaConf.to_container(sweep.space, resolve=True)
+    specs = parse_space(space, optimizer)
+    study_name = cfg.study_name or f"{sweep.name}-{task.name}"
+    try:
+        directory = study_dir(cfg.results_dir, study_name)
+    except ValueError as error:
+        raise ConfigError(str(error)) from None
+    storage = open_storage(cfg.storage, cfg.results_dir)
+    n_trials = sweep.n_trials
+    if sweep.sampler == "grid":
+        n_trials = min(n_trials, grid_size(specs, sweep.grid_points))
+    sampler = make_sampler(
+        sweep.sampler, sweep.seed, specs, grid_points=sweep.grid_points, batch_size=sweep.batch_size
+    )
+    identity = {
+        "kind": "sweep",
+        "task": task.name,
+        "optimizer": optimizer,
+        "steps": cfg.steps,
+        "seeds": cfg.seeds,
+        "seed_offset": cfg.seed_offset,
+        "objective": f"{sweep.aggregate} {sweep.objective}",
+        "space": space,
+    }
+    study = open_study(storage, study_name, sampler, identity, check_identity=True)
+    study.pruner = _pruner(sweep.pruner)
+    recover_stale_trials(study)
+    fixed = optimizer_options(cfg)
+    dists = distributions(specs)
+
+    finished, _ = counts(study)
+    trial_work = cfg.seeds * cfg.steps
+    with progress_bar(cfg, total=n_trials, initial=finished, desc=study_name, unit="trial") as bar:
+        while True:
+            finished, running = counts(study)
+            todo = n_trials - finished - running
+            if todo <= 0:
+                break
+            trials = [study.ask(dists) for _ in range(min(sweep.batch_size, todo))]
+            for trial in trials:
+                trial.set_user_attr("worker", worker_id())
+            settings = [{**fixed, **hyperparameters(specs, t.params)} for t in trials]
+            run_trials(
+                study,
+                task,
+                trials,
+                settings,
+                cfg,
+                optimizer=optimizer,
+                objective_name=sweep.objective,
+                aggregate_how=sweep.aggregate,
+                prune=sweep.pruner != "none",
+                progress=lambda work: bar.update(work / trial_work),
+            )
+            best = _best_value(study)
+            bar.set_postfix_str(f"best {sweep.objective} {best:.4g}")
+
+    export_study(
+        study, directory, OmegaConf.to_container(cfg, resolve=True), environment(task.device)
+    )
+    finished, _ = counts(study)
+    print(
+        f"study {study_name!r}: {finished}/{n_trials} trials finished "
+        f"({sweep.sampler}, {sweep.aggregate} {sweep.objective} over {cfg.seeds} seeds); "
+        f"best {_best_value(study):.6g}"
+    )
+    if _best_trial(study) is not None:
+        best = _best_trial(study)
+        print(
+            "best hyperparameters: "
+            + ", ".join(
+                f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
+                for k, v in best.user_attrs["hyperparameters"].items()
+            )
+        )
+    print(f"runs in {directory}/")
+    return study
+
+
+def _best_trial(study: optuna.Study) -> optuna.trial.FrozenTrial | None:
+    complete = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+    return min(complete, key=lambda t: t.value, default=None)
+
+
+def _best_value(study: optuna.Study) -> float:
+    best = _best_trial(study)
+    return best.value if best is not None else math.inf

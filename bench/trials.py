@@ -1,0 +1,132 @@
+"""Runs a batch of trials × seeds as one population and stores every run in the study."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import numpy as np
+import optuna
+import torch
+from omegaconf import DictConfig
+
+from bench import engine
+from bench.metrics import aggregate, objective, run_metrics
+from bench.optim import make_rule
+from bench.study import record_trial
+from bench.tasks.base import Task
+
+__all__ = ["engine_config", "run_trials"]
+
+
+def engine_config(cfg: DictConfig, task: Task) -> engine.EngineConfig:
+    """The engine's settings; chunks hold whole trials (all seeds), so pruning sees them whole."""
+    seeds = cfg.seeds
+    base = cfg.chunk_size or engine.default_chunk_size(task)
+    return engine.EngineConfig(
+        steps=cfg.steps,
+        n_records=cfg.n_records,
+        divergence_factor=cfg.divergence_factor,
+        chunk_size=max(seeds, base // seeds * seeds),
+        grad=cfg.grad,
+    )
+
+
+@contextmanager
+def _heartbeat(study: optuna.Study, trials: Sequence[optuna.Trial]):  # noqa: ANN202
+    """Record the trials' heartbeats while they run, so that other workers see them alive."""
+    storage = study._storage
+    interval = getattr(storage, "heartbeat_interval", None)
+    if not interval:
+        yield
+        return
+    stop = threading.Event()
+
+    def beat() -> None:
+        while not stop.wait(interval):
+            for trial in trials:
+                storage.record_heartbeat(trial._trial_id)
+
+    for trial in trials:
+        storage.record_heartbeat(trial._trial_id)
+    thread = threading.Thread(target=beat, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+
+
+def run_trials(
+    study: optuna.Study,
+    task: Task,
+    trials: Sequence[optuna.Trial],
+    hyperparameters: Sequence[Mapping[str, Any]],
+    cfg: DictConfig,
+    *,
+    optimizer: str,
+    objective_name: str = "final_loss",
+    aggregate_how: str = "mean",
+    prune: bool = False,
+    progress: Callable[[int], None] | None = None,
+) -> list[float]:
+    """Run each trial over the seeds as one population, store its runs, tell its objective."""
+    seeds = list(range(cfg.seed_offset, cfg.seed_offset + cfg.seeds))
+    n_seeds = len(seeds)
+    size = len(trials) * n_seeds
+    keys = hyperparameters[0].keys()
+    rule = make_rule(
+        optimizer, size, **{k: [hp[k] for hp in hyperparameters for _ in seeds] for k in keys}
+    )
+    on_record = _pruning_hook(trials, n_seeds) if prune else None
+    with _heartbeat(study, trials):
+        result = engine.run(
+            task,
+            rule,
+            torch.tensor(seeds * len(trials)),
+            engine_config(cfg, task),
+            progress=progress,
+            on_record=on_record,
+        )
+    runs = run_metrics(result, task)
+    runs.insert(0, "seed", seeds * len(trials))
+    pruned = (result.pruned_step >= 0).numpy()
+    context = {"steps": cfg.steps, "target": task.target, "f_star": task.f_star}
+    values = []
+    for i, trial in enumerate(trials):
+        block = slice(i * n_seeds, (i + 1) * n_seeds)
+        trial_runs = runs.iloc[block]
+        value = aggregate(objective(trial_runs, objective_name, cfg.steps), aggregate_how)
+        record_trial(
+            study,
+            trial,
+            hyperparameters=hyperparameters[i],
+            runs=[{**row, **context} for row in trial_runs.to_dict("records")],
+            record_steps=result.record_steps.tolist(),
+            curves=result.curves[block].tolist(),
+            value=value,
+            pruned=bool(pruned[block].any()),
+        )
+        values.append(value)
+    return values
+
+
+def _pruning_hook(trials: Sequence[optuna.Trial], n_seeds: int) -> engine.RecordHook:
+    """Report each trial's mean loss over its seeds; stop the members of trials to prune."""
+
+    def hook(step: int, losses: torch.Tensor, members: torch.Tensor) -> torch.Tensor:
+        values = losses.double().cpu().numpy()
+        index = members.numpy() // n_seeds
+        stop = np.zeros(len(values), dtype=bool)
+        for trial_index in np.unique(index):
+            mine = index == trial_index
+            value = float(np.mean(values[mine]))
+            trial = trials[trial_index]
+            trial.report(value if np.isfinite(value) else float("inf"), step)
+            stop[mine] = trial.should_prune()
+        return torch.from_numpy(stop)
+
+    return hook
