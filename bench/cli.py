@@ -12,7 +12,8 @@ from hydra import compose, initialize_config_dir
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import DictConfig
 
-from bench.config import ConfigError, register, validate
+from bench.config import ConfigError, is_sweep, register, validate
+from bench.results import check_writable
 
 __all__ = ["main"]
 
@@ -54,7 +55,11 @@ def check_arguments(argv: list[str]) -> None:
         except Exception as error:  # noqa: BLE001 - Hydra and OmegaConf raise many kinds
             raise ConfigError(_one_line(error)) from None
         validate(cfg)
-        if cfg.sweep is not None:
+        try:
+            check_writable(cfg.results_dir)
+        except ValueError as error:
+            raise ConfigError(str(error)) from None
+        if is_sweep(cfg):
             from bench.sweep import validate_sweep
 
             validate_sweep(cfg)
@@ -87,7 +92,7 @@ def _hydra_main(cfg: DictConfig) -> None:
     from bench.sweep import run_sweep
 
     try:
-        if cfg.sweep is not None:
+        if is_sweep(cfg):
             run_sweep(cfg)
         else:
             run_single(cfg)

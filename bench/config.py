@@ -9,7 +9,15 @@ import torch
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING, DictConfig, OmegaConf
 
-__all__ = ["Config", "ConfigError", "register", "task_options", "optimizer_options", "validate"]
+__all__ = [
+    "Config",
+    "ConfigError",
+    "is_sweep",
+    "optimizer_options",
+    "register",
+    "task_options",
+    "validate",
+]
 
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
@@ -123,7 +131,8 @@ class StorageConf:
 class SweepConf:
     """An Optuna study over the optimizer's hyperparameters (conf/sweep/*.yaml)."""
 
-    name: str = MISSING
+    # Set by the sweep file (conf/sweep/<name>.yaml); null: no sweep was chosen.
+    name: str | None = None
     # The study's total: re-running the command finishes the remaining trials.
     n_trials: int = 64
     # Trials asked together and run as one population (× seeds members).
@@ -148,8 +157,8 @@ class Config:
     task: Any = MISSING
     optimizer: Any = MISSING
     storage: StorageConf = field(default_factory=StorageConf)
-    # Appended by `+sweep=<name>`; null: a single run of the optimizer's configuration.
-    sweep: SweepConf | None = None
+    # Filled by `+sweep=<name>`; without it (sweep.name null) a run is one configuration.
+    sweep: SweepConf = field(default_factory=SweepConf)
     # Updates per run.
     steps: int = 500
     # Runs per configuration, with seeds seed_offset .. seed_offset + seeds - 1.
@@ -213,6 +222,11 @@ def optimizer_options(cfg: DictConfig) -> dict[str, Any]:
     return options
 
 
+def is_sweep(cfg: DictConfig) -> bool:
+    """Whether ``+sweep=<name>`` chose a sweep."""
+    return cfg.sweep.name is not None
+
+
 def _require(ok: bool, key: str, value: Any, allowed: str) -> None:
     if not ok:
         raise ConfigError(f"{key}={value!r} is invalid; allowed: {allowed}")
@@ -229,6 +243,13 @@ def validate(cfg: DictConfig) -> None:
         cfg.chunk_size is None or cfg.chunk_size >= 1, "chunk_size", cfg.chunk_size, ">= 1 or null"
     )
     _require(cfg.grad in ("task", "vmap"), "grad", cfg.grad, "task, vmap")
+    if not is_sweep(cfg):
+        unchosen = OmegaConf.structured(SweepConf)
+        for key in SweepConf.__dataclass_fields__:
+            if cfg.sweep[key] != unchosen[key]:
+                raise ConfigError(
+                    f"sweep.{key} is set but no sweep is chosen; allowed: +sweep=<name> first"
+                )
     from bench.engine import resolve_device
     from bench.optim import make_rule
     from bench.tasks import make_task

@@ -15,7 +15,17 @@ import torch
 
 from bench.study import curves_frame, runs_frame
 
-__all__ = ["environment", "export_study", "study_dir", "summarize"]
+__all__ = ["check_writable", "environment", "export_study", "study_dir", "summarize"]
+
+
+def check_writable(directory: str | Path, key: str = "results_dir") -> None:
+    """Refuse, in one line and without creating anything, a directory that cannot be written."""
+    path = Path(directory).resolve()
+    existing = next(p for p in (path, *path.parents) if p.exists())
+    if not existing.is_dir():
+        raise ValueError(f"{key}={str(directory)!r} is not writable: {existing} is not a directory")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise ValueError(f"{key}={str(directory)!r} is not writable")
 
 
 def study_dir(results_dir: str | Path, study: str) -> Path:

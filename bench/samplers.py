@@ -12,7 +12,7 @@ from optuna.exceptions import ExperimentalWarning
 from bench.config import ConfigError
 from bench.space import ParamSpec, grid
 
-__all__ = ["SAMPLERS", "grid_size", "make_sampler"]
+__all__ = ["SAMPLERS", "grid_size", "make_sampler", "resume_seed"]
 
 SAMPLERS = ("tpe", "random", "qmc", "grid", "cmaes")
 
@@ -47,9 +47,30 @@ def make_sampler(
                 qmc_type="sobol", scramble=True, seed=seed, warn_independent_sampling=False
             )
         if name == "grid":
-            return optuna.samplers.GridSampler(grid(specs, grid_points), seed=seed)
+            return _GridSampler(grid(specs, grid_points), seed=seed)
         # CMA-ES handles float and int parameters; categorical ones fall back to random sampling.
         return optuna.samplers.CmaEsSampler(seed=seed, warn_independent_sampling=False)
+
+
+class _GridSampler(optuna.samplers.GridSampler):
+    """Optuna's grid sampler without its ``study.stop()``, which only works inside ``optimize``.
+
+    The sweep caps ``n_trials`` at the grid's size instead.
+    """
+
+    def after_trial(self, study, trial, state, values) -> None:  # noqa: ANN001 - Optuna's hook
+        """Nothing: the sweep stops at the grid's size."""
+
+
+def resume_seed(seed: int | None, trials_so_far: int) -> int | None:
+    """The sampler seed for a study that already holds ``trials_so_far`` trials.
+
+    A fresh study uses ``seed`` itself, so a sweep is reproducible; a resumed one derives a new
+    seed, or a seeded sampler would replay the configurations of the interrupted run.
+    """
+    if seed is None or trials_so_far == 0:
+        return seed
+    return (seed * 1_000_003 + trials_so_far) % 2**32
 
 
 def grid_size(specs: Sequence[ParamSpec], points: int) -> int:

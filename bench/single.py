@@ -18,12 +18,12 @@ __all__ = ["run_single"]
 
 def run_single(cfg: DictConfig) -> pd.DataFrame:
     """Run the configured optimizer over the seeds as one more trial of the study
-    ``<optimizer>-<task>``; store, export and summarise it. Returns this run's rows."""
+    ``single-<optimizer>-<task>``; store, export and summarise it. Returns this run's rows."""
     validate(cfg)
     task = make_task(cfg.task.name, **task_options(cfg))
     optimizer = cfg.optimizer.name
     hparams = optimizer_options(cfg)
-    study_name = cfg.study_name or f"{optimizer}-{task.name}"
+    study_name = cfg.study_name or f"single-{optimizer}-{task.name}"
     try:
         directory = study_dir(cfg.results_dir, study_name)
     except ValueError as error:

@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 import optuna
+import sqlalchemy
 from omegaconf import DictConfig
 
 from bench.config import ConfigError
@@ -35,7 +36,7 @@ def open_storage(storage: DictConfig, results_dir: str | Path) -> optuna.storage
         )
     url = storage_url(storage, results_dir)
     try:
-        return optuna.storages.RDBStorage(
+        rdb = optuna.storages.RDBStorage(
             url,
             heartbeat_interval=storage.heartbeat_interval,
             grace_period=storage.grace_period,
@@ -44,3 +45,23 @@ def open_storage(storage: DictConfig, results_dir: str | Path) -> optuna.storage
     except Exception as error:  # noqa: BLE001 - SQLAlchemy raises many kinds
         reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise ConfigError(f"storage {mask_url(url)} cannot be opened: {reason}") from None
+    if url.startswith("sqlite"):
+        _fast_sqlite(rdb)
+    return rdb
+
+
+def _fast_sqlite(storage: optuna.storages.RDBStorage) -> None:
+    """Write-ahead logging, synced at checkpoints: each commit costs ~0.1 ms instead of an fsync.
+
+    A killed process loses nothing committed (only a power cut can lose the last commits), and
+    readers such as optuna-dashboard no longer block the writers.
+    """
+
+    def on_connect(connection, _record) -> None:  # noqa: ANN001 - DB-API objects
+        cursor = connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    sqlalchemy.event.listen(storage.engine, "connect", on_connect)
+    storage.engine.dispose()

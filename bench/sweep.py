@@ -11,7 +11,7 @@ from bench.config import ConfigError, optimizer_options, task_options, validate
 from bench.metrics import AGGREGATES, OBJECTIVES
 from bench.progress import progress_bar
 from bench.results import environment, export_study, study_dir
-from bench.samplers import grid_size, make_sampler
+from bench.samplers import grid_size, make_sampler, resume_seed
 from bench.space import distributions, hyperparameters, parse_space
 from bench.storage import open_storage
 from bench.study import counts, open_study, recover_stale_trials, worker_id
@@ -71,9 +71,6 @@ def run_sweep(cfg: DictConfig) -> optuna.Study:
     n_trials = sweep.n_trials
     if sweep.sampler == "grid":
         n_trials = min(n_trials, grid_size(specs, sweep.grid_points))
-    sampler = make_sampler(
-        sweep.sampler, sweep.seed, specs, grid_points=sweep.grid_points, batch_size=sweep.batch_size
-    )
     identity = {
         "kind": "sweep",
         "task": task.name,
@@ -84,7 +81,14 @@ def run_sweep(cfg: DictConfig) -> optuna.Study:
         "objective": f"{sweep.aggregate} {sweep.objective}",
         "space": space,
     }
-    study = open_study(storage, study_name, sampler, identity, check_identity=True)
+    study = open_study(storage, study_name, None, identity, check_identity=True)
+    study.sampler = make_sampler(
+        sweep.sampler,
+        resume_seed(sweep.seed, len(study.get_trials(deepcopy=False))),
+        specs,
+        grid_points=sweep.grid_points,
+        batch_size=sweep.batch_size,
+    )
     study.pruner = _pruner(sweep.pruner)
     recover_stale_trials(study)
     fixed = optimizer_options(cfg)
@@ -126,15 +130,15 @@ def run_sweep(cfg: DictConfig) -> optuna.Study:
         f"({sweep.sampler}, {sweep.aggregate} {sweep.objective} over {cfg.seeds} seeds); "
         f"best {_best_value(study):.6g}"
     )
-    if _best_trial(study) is not None:
-        best = _best_trial(study)
-        print(
-            "best hyperparameters: "
-            + ", ".join(
-                f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
-                for k, v in best.user_attrs["hyperparameters"].items()
-            )
+    best = _best_trial(study)
+    if best is not None:
+        values = {**best.params, **best.user_attrs["hyperparameters"]}
+        shown = ", ".join(
+            f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
+            for k, v in values.items()
+            if k in best.params or k not in fixed
         )
+        print(f"best trial {best.number}: {shown}")
     print(f"runs in {directory}/")
     return study
 

@@ -39,9 +39,9 @@ def test_single_run_command_stores_runs_and_prints_a_summary(tmp_path: Path) -> 
     )
     assert done.returncode == 0, done.stderr
     assert "final loss" in done.stdout and "diverged        0/3" in done.stdout
-    runs = pd.read_parquet(tmp_path / "results" / "adam-rosenbrock" / "runs.parquet")
+    runs = pd.read_parquet(tmp_path / "results" / "single-adam-rosenbrock" / "runs.parquet")
     assert len(runs) == 3 and set(runs.seed) == {0, 1, 2} and (runs.lr == 0.01).all()
-    curves = pd.read_parquet(tmp_path / "results" / "adam-rosenbrock" / "curves.parquet")
+    curves = pd.read_parquet(tmp_path / "results" / "single-adam-rosenbrock" / "curves.parquet")
     assert curves.groupby("seed").step.max().eq(500).all()
 
 

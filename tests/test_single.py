@@ -40,7 +40,7 @@ def test_every_task_runs_with_both_optimizers(small_config, task, optimizer, cap
     assert len(runs) == 2 and runs.seed.tolist() == [0, 1]
     assert (runs.status == "complete").all()
     assert "final loss" in capsys.readouterr().out
-    directory = Path(cfg.results_dir) / f"{optimizer}-{task}"
+    directory = Path(cfg.results_dir) / f"single-{optimizer}-{task}"
     stored = pd.read_parquet(directory / "runs.parquet")
     pd.testing.assert_frame_equal(stored, runs, check_dtype=False)
     curves = pd.read_parquet(directory / "curves.parquet")

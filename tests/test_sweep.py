@@ -1,0 +1,312 @@
+"""Sweeps: Optuna studies run a batch of trials at a time, stored, resumable and reproducible."""
+
+from __future__ import annotations
+
+import math
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import optuna
+import pandas as pd
+import pytest
+
+from bench.cli import check_arguments, main
+from bench.config import ConfigError
+from bench.sweep import run_sweep
+
+REPO = Path(__file__).resolve().parent.parent
+RUN_FIELDS = {
+    "study",
+    "trial",
+    "seed",
+    "task",
+    "optimizer",
+    "lr",
+    "beta1",
+    "beta2",
+    "eps",
+    "status",
+    "final_loss",
+    "best_loss",
+    "steps_to_target",
+    "diverged_step",
+    "wall_time",
+    "objective",
+}
+
+
+def _bench(*args: str, cwd: Path) -> subprocess.Popen:
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    return subprocess.Popen(
+        [sys.executable, "-m", "bench", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=cwd,
+        env=env,
+    )
+
+
+def _load(results: Path, name: str) -> optuna.Study:
+    return optuna.load_study(study_name=name, storage=f"sqlite:///{results / 'bench.db'}")
+
+
+def _states(study: optuna.Study) -> list[str]:
+    return [t.state.name for t in study.get_trials(deepcopy=False)]
+
+
+def test_sweep_command_completes_and_exports_every_run(tmp_path: Path) -> None:
+    process = _bench("+sweep=adam", "sweep.n_trials=8", "task=quadratic", cwd=tmp_path)
+    out, err = process.communicate(timeout=300)
+    assert process.returncode == 0, err
+    assert "8/8 trials finished" in out and "best trial" in out
+    assert "\r" not in out + err, "no progress bar when output is not a terminal"
+    results = tmp_path / "results"
+    study = _load(results, "adam-quadratic")
+    assert _states(study) == ["COMPLETE"] * 8
+    runs = pd.read_parquet(results / "adam-quadratic" / "runs.parquet")
+    assert RUN_FIELDS <= set(runs.columns)
+    assert len(runs) == 8 * 3 and sorted(runs.trial.unique()) == list(range(8))
+    assert all(sorted(seeds) == [0, 1, 2] for _, seeds in runs.groupby("trial").seed)
+    assert (1 - runs.beta1).between(1e-3, 1).all() and (1 - runs.beta2).between(1e-5, 0.1).all()
+    curves = pd.read_parquet(results / "adam-quadratic" / "curves.parquet")
+    assert len(curves.groupby(["trial", "seed"])) == 24
+    assert curves.step.max() == 500
+    assert (results / "adam-quadratic" / "environment.json").exists()
+
+
+def _finished(db: Path) -> tuple[int, int]:
+    """(complete, running) trials, read straight from the SQLite file while a sweep writes it."""
+    try:
+        with sqlite3.connect(db, timeout=10) as connection:
+            rows = connection.execute("SELECT state FROM trials").fetchall()
+    except sqlite3.OperationalError:
+        return 0, 0
+    states = [r[0] for r in rows]
+    return states.count("COMPLETE"), states.count("RUNNING")
+
+
+def test_a_killed_sweep_resumes_to_exactly_n_trials(tmp_path: Path) -> None:
+    args = (
+        "+sweep=adam",
+        "sweep.n_trials=10",
+        "sweep.batch_size=2",
+        "sweep.sampler=random",
+        "task=rosenbrock",
+        "steps=3000",
+        "seeds=2",
+    )
+    process = _bench(*args, cwd=tmp_path)
+    db = tmp_path / "results" / "bench.db"
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline:
+        complete, running = _finished(db)
+        if complete >= 2 and running > 0:
+            break
+        assert process.poll() is None, process.communicate()
+        time.sleep(0.02)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    before = _load(tmp_path / "results", "adam-rosenbrock")
+    kept = {
+        t.number: t.params for t in before.get_trials(states=[optuna.trial.TrialState.COMPLETE])
+    }
+    orphans = {
+        t.number: t.params for t in before.get_trials(states=[optuna.trial.TrialState.RUNNING])
+    }
+    assert len(kept) >= 2 and orphans
+
+    rerun = _bench(*args, cwd=tmp_path)
+    _, err = rerun.communicate(timeout=300)
+    assert rerun.returncode == 0, err
+    study = _load(tmp_path / "results", "adam-rosenbrock")
+    trials = study.get_trials()
+    complete = [t for t in trials if t.state == optuna.trial.TrialState.COMPLETE]
+    failed = [t for t in trials if t.state == optuna.trial.TrialState.FAIL]
+    assert len(complete) == 10
+    assert sorted(t.number for t in failed) == sorted(orphans)
+    # None lost: every trial finished before the kill is still there, unchanged.
+    assert {t.number: t.params for t in complete if t.number in kept} == kept
+    # Each orphan's configuration was retried exactly once; nothing else ran twice.
+    retries = [t for t in complete if "retry_of" in t.user_attrs]
+    assert sorted(t.user_attrs["retry_of"] for t in retries) == sorted(orphans)
+    for retry in retries:
+        assert retry.params == orphans[retry.user_attrs["retry_of"]]
+    configurations = [tuple(sorted(t.params.items())) for t in complete]
+    assert len(set(configurations)) == len(configurations)
+    runs = pd.read_parquet(tmp_path / "results" / "adam-rosenbrock" / "runs.parquet")
+    assert (runs.status == "complete").sum() + (runs.status == "diverged").sum() == 10 * 2
+    assert (runs.status == "failed").sum() == len(orphans)
+
+
+def test_rerunning_a_finished_sweep_runs_nothing_more(small_config) -> None:
+    cfg = small_config("+sweep=adam", "sweep.n_trials=4", "sweep.batch_size=4")
+    run_sweep(cfg)
+    study = run_sweep(cfg)
+    assert _states(study) == ["COMPLETE"] * 4
+
+
+def test_raising_n_trials_runs_only_the_difference(small_config) -> None:
+    run_sweep(small_config("+sweep=sgd", "sweep.n_trials=3", "sweep.batch_size=2"))
+    study = run_sweep(small_config("+sweep=sgd", "sweep.n_trials=5", "sweep.batch_size=2"))
+    assert _states(study) == ["COMPLETE"] * 5
+
+
+def _trials_and_runs(cfg) -> tuple[list[dict], pd.DataFrame]:
+    study = run_sweep(cfg)
+    runs = pd.read_parquet(Path(cfg.results_dir) / study.study_name / "runs.parquet")
+    return [t.params for t in study.trials], runs.drop(columns="wall_time")
+
+
+@pytest.mark.parametrize("sampler", ["tpe", "random", "qmc", "grid", "cmaes"])
+def test_same_sampler_seed_gives_the_same_trials_and_results(small_config, sampler) -> None:
+    overrides = ("+sweep=adam", f"sweep.sampler={sampler}", "sweep.n_trials=6", "sweep.seed=3")
+    first = _trials_and_runs(small_config(*overrides, "study_name=first"))
+    second = _trials_and_runs(small_config(*overrides, "study_name=second"))
+    assert first[0] == second[0] and len(first[0]) == 6
+    pd.testing.assert_frame_equal(first[1].drop(columns="study"), second[1].drop(columns="study"))
+    other = _trials_and_runs(small_config(*overrides[:-1], "sweep.seed=4", "study_name=third"))
+    assert other[0] != first[0]
+
+
+def test_grid_sweep_stops_at_the_grid_size(small_config) -> None:
+    cfg = small_config(
+        "+sweep=sgd", "sweep.sampler=grid", "sweep.grid_points=2", "sweep.n_trials=100"
+    )
+    study = run_sweep(cfg)
+    assert len(study.trials) == 4
+    assert len({tuple(sorted(t.params.items())) for t in study.trials}) == 4
+
+
+def test_diverging_trials_are_recorded_and_never_best(small_config) -> None:
+    cfg = small_config(
+        "+sweep=sgd",
+        "task=rosenbrock",
+        "sweep.sampler=random",
+        "sweep.n_trials=12",
+        "sweep.space.lr.low=1e-4",
+        "sweep.space.lr.high=10",
+        "steps=100",
+    )
+    study = run_sweep(cfg)
+    runs = pd.read_parquet(Path(cfg.results_dir) / "sgd-rosenbrock" / "runs.parquet")
+    diverged = runs[runs.status == "diverged"]
+    assert len(diverged) > 0 and diverged.diverged_step.notna().all()
+    assert (diverged.objective == math.inf).all()
+    assert len(study.trials) == 12
+    best = runs[runs.trial == study.best_trial.number]
+    assert (best.status == "complete").all() and math.isfinite(study.best_value)
+
+
+def test_median_pruning_stops_trials_at_record_points(small_config) -> None:
+    cfg = small_config(
+        "+sweep=adam",
+        "task=rosenbrock",
+        "sweep.sampler=random",
+        "sweep.pruner=median",
+        "sweep.n_trials=24",
+        "sweep.batch_size=12",
+        "steps=200",
+        "n_records=10",
+    )
+    study = run_sweep(cfg)
+    states = _states(study)
+    assert states.count("PRUNED") > 0 and states.count("COMPLETE") > 0
+    runs = pd.read_parquet(Path(cfg.results_dir) / "adam-rosenbrock" / "runs.parquet")
+    pruned = runs[runs.status == "pruned"]
+    assert len(pruned) == 2 * states.count("PRUNED")
+
+
+def test_a_study_resumed_with_another_setup_is_refused(small_config) -> None:
+    run_sweep(small_config("+sweep=adam", "sweep.n_trials=2"))
+    with pytest.raises(ConfigError, match="was run with steps=20, not 30"):
+        run_sweep(small_config("+sweep=adam", "sweep.n_trials=4", "steps=30"))
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["+sweep=lion"], "sweep='lion' is unknown; allowed: adam, sgd"),
+        (
+            ["+sweep=adam", "sweep.space.lr.low=2", "sweep.space.lr.high=1"],
+            "sweep.space.lr: low=2.0 > high=1.0; allowed: low <= high",
+        ),
+        (
+            ["+sweep=adam", "sweep.space.lr.low=0"],
+            "sweep.space.lr: low=0.0 on a log scale; allowed: low > 0",
+        ),
+        (
+            [
+                "+sweep=adam",
+                "~sweep.space.one_minus_beta1",
+                "+sweep.space.beta1={distribution: uniform, low: 0.5, high: 1.0}",
+            ],
+            "sweep.space.beta1: high=1.0 is out of range; allowed: 0 <= beta1 < 1",
+        ),
+        (
+            [
+                "+sweep=adam",
+                "sweep.space.one_minus_beta2.distribution=uniform",
+                "sweep.space.one_minus_beta2.low=0",
+            ],
+            "sweep.space.one_minus_beta2: low=0.0 is out of range",
+        ),
+        (
+            ["+sweep=adam", "sweep.n_trials=0"],
+            "sweep.n_trials=0 is invalid; allowed: an integer >= 1",
+        ),
+        (["+sweep=adam", "sweep.sampler=bayes"], "sweep.sampler='bayes' is unknown; allowed: tpe"),
+        (
+            ["+sweep=adam", "sweep.objective=accuracy"],
+            "sweep.objective='accuracy' is unknown; allowed: final_loss",
+        ),
+        (
+            ["+sweep=sgd", "optimizer=adam"],
+            "sweep.space.one_minus_momentum: unknown hyperparameter",
+        ),
+        (
+            ["+sweep=adam", "results_dir=/etc/hostname/results"],
+            "results_dir='/etc/hostname/results' is not writable",
+        ),
+    ],
+)
+def test_bad_sweeps_are_refused_in_one_line_before_any_work(
+    tmp_path: Path, monkeypatch, capsys, args: list[str], expected: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "argv", ["bench", *args])
+    with pytest.raises(SystemExit) as exit_info:
+        main()
+    assert exit_info.value.code == 2
+    captured = capsys.readouterr()
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1 and expected in lines[0], captured.err
+    assert not (tmp_path / "results").exists()
+
+
+def test_every_sweep_of_a_multirun_is_checked() -> None:
+    with pytest.raises(ConfigError, match="sweep='nope' is unknown"):
+        check_arguments(["--multirun", "+sweep=adam,nope"])
+    check_arguments(["--multirun", "+sweep=adam,sgd,sgd_nesterov", "task=quadratic,rosenbrock"])
+
+
+def test_multirun_gives_each_combination_its_own_study(tmp_path: Path) -> None:
+    process = _bench(
+        "--multirun",
+        "+sweep=adam,sgd",
+        "task=quadratic,rosenbrock",
+        "sweep.n_trials=2",
+        "steps=20",
+        cwd=tmp_path,
+    )
+    _, err = process.communicate(timeout=300)
+    assert process.returncode == 0, err
+    names = optuna.get_all_study_names(storage=f"sqlite:///{tmp_path / 'results' / 'bench.db'}")
+    assert sorted(names) == ["adam-quadratic", "adam-rosenbrock", "sgd-quadratic", "sgd-rosenbrock"]
+    for name in names:
+        assert len(pd.read_parquet(tmp_path / "results" / name / "runs.parquet")) == 2 * 3
