@@ -1,6 +1,6 @@
 """The README's benchmark table, from the JSON that ``nox -s bench`` writes.
 
-    python tests/benchmarks/table.py results/benchmarks/benchmarks.json
+python tests/benchmarks/table.py results/benchmarks/benchmarks.json
 """
 
 from __future__ import annotations
