@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import time
 
 import optuna
 from omegaconf import DictConfig, OmegaConf
@@ -96,6 +97,7 @@ def run_sweep(cfg: DictConfig) -> optuna.Study:
 
     finished, _ = counts(study)
     trial_work = cfg.seeds * cfg.steps
+    started, engine_seconds = time.perf_counter(), 0.0
     with progress_bar(cfg, total=n_trials, initial=finished, desc=study_name, unit="trial") as bar:
         while True:
             finished, running = counts(study)
@@ -106,7 +108,7 @@ def run_sweep(cfg: DictConfig) -> optuna.Study:
             for trial in trials:
                 trial.set_user_attr("worker", worker_id())
             settings = [{**fixed, **hyperparameters(specs, t.params)} for t in trials]
-            run_trials(
+            engine_seconds += run_trials(
                 study,
                 task,
                 trials,
@@ -121,6 +123,9 @@ def run_sweep(cfg: DictConfig) -> optuna.Study:
             best = _best_value(study)
             bar.set_postfix_str(f"best {sweep.objective} {best:.4g}")
 
+    seconds = time.perf_counter() - started
+    timing = {"seconds": seconds, "engine_seconds": engine_seconds}
+    study.set_user_attr("last_session", timing)
     export_study(
         study, directory, OmegaConf.to_container(cfg, resolve=True), environment(task.device)
     )
@@ -139,6 +144,12 @@ def run_sweep(cfg: DictConfig) -> optuna.Study:
             if k in best.params or k not in fixed
         )
         print(f"best trial {best.number}: {shown}")
+    if seconds > 0:
+        other = seconds - engine_seconds
+        print(
+            f"time {seconds:.1f} s: engine {engine_seconds:.1f} s, Optuna sampling and storage "
+            f"{other:.1f} s ({100 * other / seconds:.0f} %)"
+        )
     print(f"runs in {directory}/")
     return study
 

@@ -72,8 +72,11 @@ def run_trials(
     aggregate_how: str = "mean",
     prune: bool = False,
     progress: Callable[[int], None] | None = None,
-) -> list[float]:
-    """Run each trial over the seeds as one population, store its runs, tell its objective."""
+) -> float:
+    """Run each trial over the seeds as one population, store its runs, tell its objective.
+
+    Returns the engine's wall time in seconds.
+    """
     seeds = list(range(cfg.seed_offset, cfg.seed_offset + cfg.seeds))
     n_seeds = len(seeds)
     size = len(trials) * n_seeds
@@ -95,7 +98,6 @@ def run_trials(
     runs.insert(0, "seed", seeds * len(trials))
     pruned = (result.pruned_step >= 0).numpy()
     context = {"steps": cfg.steps, "target": task.target, "f_star": task.f_star}
-    values = []
     for i, trial in enumerate(trials):
         block = slice(i * n_seeds, (i + 1) * n_seeds)
         trial_runs = runs.iloc[block]
@@ -110,8 +112,7 @@ def run_trials(
             value=value,
             pruned=bool(pruned[block].any()),
         )
-        values.append(value)
-    return values
+    return float(result.seconds.sum())
 
 
 def _pruning_hook(trials: Sequence[optuna.Trial], n_seeds: int) -> engine.RecordHook:

@@ -76,7 +76,7 @@ def test_sweep_command_completes_and_exports_every_run(tmp_path: Path) -> None:
     assert (1 - runs.beta1).between(1e-3, 1).all() and (1 - runs.beta2).between(1e-5, 0.1).all()
     curves = pd.read_parquet(results / "adam-quadratic" / "curves.parquet")
     assert len(curves.groupby(["trial", "seed"])) == 24
-    assert curves.step.max() == 500
+    assert curves.step.max() == 2000  # the sweep file's default
     assert (results / "adam-quadratic" / "environment.json").exists()
 
 
