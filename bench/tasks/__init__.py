@@ -6,11 +6,12 @@ from typing import Any
 
 from bench.tasks.base import DataOrder, Task
 from bench.tasks.convex import LinearRegression, Quadratic
+from bench.tasks.digits import CNNDigits, DigitsTask, LogRegDigits, MLPDigits
 from bench.tasks.multimodal import Ackley, DoubleWell, Rastrigin, StyblinskiTang
 from bench.tasks.synthetic import SyntheticTask
 from bench.tasks.valleys import Rosenbrock
 
-__all__ = ["TASKS", "DataOrder", "SyntheticTask", "Task", "make_task"]
+__all__ = ["TASKS", "DataOrder", "DigitsTask", "SyntheticTask", "Task", "make_task"]
 
 TASKS: dict[str, type[Task]] = {
     cls.name: cls
@@ -22,6 +23,9 @@ TASKS: dict[str, type[Task]] = {
         Ackley,
         StyblinskiTang,
         DoubleWell,
+        LogRegDigits,
+        MLPDigits,
+        CNNDigits,
     )
 }
 
