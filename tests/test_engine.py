@@ -53,6 +53,30 @@ def test_a_member_does_not_depend_on_its_population(dtype: torch.dtype, noise: f
         _assert_identical(_member(together, i), _member(chunked, i))
 
 
+def test_a_digits_member_does_not_depend_on_its_population() -> None:
+    # Minibatches, batched GEMMs and chunked evaluation: rounding may differ with the batch
+    # shapes, so float64 results agree to 1e-9 (integer outcomes exactly).
+    task = make_task("mlp_digits", hidden=16, dtype=torch.float64)
+    rule = _random_adam(64)
+    seeds = torch.arange(64) % 5
+    together = run(task, rule, seeds, EngineConfig(steps=100, n_records=11, chunk_size=64))
+    chunked = run(task, rule, seeds, EngineConfig(steps=100, n_records=11, chunk_size=5))
+    index = torch.tensor([17])
+    alone = run(task, rule.subset(index), seeds[index], EngineConfig(steps=100, n_records=11))
+    assert together.diverged.sum() < 64 and len(together.metrics) == 3
+
+    def assert_same(a: dict, b: dict) -> None:
+        for name in a:
+            if a[name].is_floating_point():
+                torch.testing.assert_close(a[name], b[name], rtol=1e-9, atol=0, equal_nan=True)
+            else:
+                assert torch.equal(a[name], b[name]), name
+
+    assert_same(_member(together, 17), _member(alone, 0))
+    for i in (0, 17, 63):
+        assert_same(_member(together, i), _member(chunked, i))
+
+
 def test_a_diverging_member_is_recorded_and_disturbs_no_other() -> None:
     task = make_task("rosenbrock", dim=2, dtype=torch.float64)
     lrs = [1e-3, 1e3, 1e-2, 1e3, 3e-2]
