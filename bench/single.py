@@ -9,7 +9,7 @@ from bench.config import ConfigError, optimizer_options, task_options, validate
 from bench.progress import progress_bar
 from bench.results import environment, export_study, study_dir, summarize
 from bench.storage import open_storage
-from bench.study import open_study
+from bench.study import ask_trials, open_study
 from bench.tasks import make_task
 from bench.trials import run_trials
 
@@ -32,7 +32,7 @@ def run_single(cfg: DictConfig) -> pd.DataFrame:
     identity = {"task": task.name, "optimizer": optimizer, "kind": "single"}
     study = open_study(storage, study_name, None, identity, check_identity=False)
 
-    trial = study.ask()
+    (trial,) = ask_trials(study, {}, 1)
     with progress_bar(cfg, total=cfg.seeds * cfg.steps, desc=study_name, unit="member-step") as bar:
         run_trials(study, task, [trial], [hparams], cfg, optimizer=optimizer, progress=bar.update)
 

@@ -15,7 +15,7 @@ from bench.results import environment, export_study, study_dir
 from bench.samplers import grid_size, make_sampler, resume_seed
 from bench.space import distributions, hyperparameters, parse_space
 from bench.storage import open_storage
-from bench.study import counts, open_study, recover_stale_trials, worker_id
+from bench.study import ask_trials, counts, open_study, recover_stale_trials
 from bench.tasks import make_task
 from bench.trials import run_trials
 
@@ -91,9 +91,9 @@ def run_sweep(cfg: DictConfig) -> optuna.Study:
         batch_size=sweep.batch_size,
     )
     study.pruner = _pruner(sweep.pruner)
-    recover_stale_trials(study)
     fixed = optimizer_options(cfg)
     dists = distributions(specs)
+    recover_stale_trials(study, dists)
 
     finished, _ = counts(study)
     trial_work = cfg.seeds * cfg.steps
@@ -104,9 +104,7 @@ def run_sweep(cfg: DictConfig) -> optuna.Study:
             todo = n_trials - finished - running
             if todo <= 0:
                 break
-            trials = [study.ask(dists) for _ in range(min(sweep.batch_size, todo))]
-            for trial in trials:
-                trial.set_user_attr("worker", worker_id())
+            trials = ask_trials(study, dists, min(sweep.batch_size, todo))
             settings = [{**fixed, **hyperparameters(specs, t.params)} for t in trials]
             engine_seconds += run_trials(
                 study,

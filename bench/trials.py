@@ -38,7 +38,7 @@ def engine_config(cfg: DictConfig, task: Task) -> engine.EngineConfig:
 def _heartbeat(study: optuna.Study, trials: Sequence[optuna.Trial]):  # noqa: ANN202
     """Record the trials' heartbeats while they run, so that other workers see them alive."""
     storage = study._storage
-    interval = getattr(storage, "heartbeat_interval", None)
+    interval = getattr(storage, "get_heartbeat_interval", lambda: None)()
     if not interval:
         yield
         return
