@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import optuna
 import pandas as pd
 from omegaconf import DictConfig, OmegaConf
 
 from bench.config import ConfigError, optimizer_options, task_options, validate
+from bench.mirror import SamplingMirror
 from bench.progress import progress_bar
 from bench.results import environment, export_study, study_dir, summarize
 from bench.storage import open_storage
-from bench.study import ask_trials, open_study
+from bench.study import open_study
 from bench.tasks import make_task
 from bench.trials import run_trials
 
@@ -32,19 +34,21 @@ def run_single(cfg: DictConfig) -> pd.DataFrame:
     identity = {"task": task.name, "optimizer": optimizer, "kind": "single"}
     study = open_study(storage, study_name, None, identity, check_identity=False)
 
-    (trial,) = ask_trials(study, {}, 1)
+    mirror = SamplingMirror(study, optuna.samplers.RandomSampler())
+    (trial,) = mirror.ask({}, 1)
     with progress_bar(cfg, total=cfg.seeds * cfg.steps, desc=study_name, unit="member-step") as bar:
-        run_trials(study, task, [trial], [hparams], cfg, optimizer=optimizer, progress=bar.update)
+        run_trials(mirror, task, [trial], [hparams], cfg, optimizer=optimizer, progress=bar.update)
 
     runs = export_study(
         study, directory, OmegaConf.to_container(cfg, resolve=True), environment(task.device)
     )
-    mine = runs[runs.trial == trial.number]
+    number = study._storage.get_trial_number_from_id(trial.trial_id)
+    mine = runs[runs.trial == number]
     setting = ", ".join(f"{k}={v}" for k, v in hparams.items())
     print(
         f"{optimizer}({setting}) on {task.name} ({task.target_text}), "
         f"{cfg.steps} steps × {cfg.seeds} seeds, {task.device}/{cfg.dtype}"
     )
     print(summarize(mine))
-    print(f"trial {trial.number} of study {study_name!r}; runs in {directory}/")
+    print(f"trial {number} of study {study_name!r}; runs in {directory}/")
     return mine

@@ -10,12 +10,13 @@ from omegaconf import DictConfig, OmegaConf
 
 from bench.config import ConfigError, optimizer_options, task_options, validate
 from bench.metrics import AGGREGATES, OBJECTIVES
+from bench.mirror import SamplingMirror
 from bench.progress import progress_bar
 from bench.results import environment, export_study, study_dir
 from bench.samplers import grid_size, make_sampler, resume_seed
 from bench.space import distributions, hyperparameters, parse_space
 from bench.storage import open_storage
-from bench.study import ask_trials, counts, open_study, recover_stale_trials
+from bench.study import counts, open_study, recover_stale_trials
 from bench.tasks import make_task
 from bench.trials import run_trials
 
@@ -83,17 +84,18 @@ def run_sweep(cfg: DictConfig) -> optuna.Study:
         "space": space,
     }
     study = open_study(storage, study_name, None, identity, check_identity=True)
-    study.sampler = make_sampler(
+    fixed = optimizer_options(cfg)
+    dists = distributions(specs)
+    retries = recover_stale_trials(study, dists)
+    sampler = make_sampler(
         sweep.sampler,
         resume_seed(sweep.seed, len(study.get_trials(deepcopy=False))),
         specs,
         grid_points=sweep.grid_points,
         batch_size=sweep.batch_size,
     )
-    study.pruner = _pruner(sweep.pruner)
-    fixed = optimizer_options(cfg)
-    dists = distributions(specs)
-    recover_stale_trials(study, dists)
+    mirror = SamplingMirror(study, sampler, _pruner(sweep.pruner))
+    mirror.retries = retries
 
     finished, _ = counts(study)
     trial_work = cfg.seeds * cfg.steps
@@ -104,10 +106,11 @@ def run_sweep(cfg: DictConfig) -> optuna.Study:
             todo = n_trials - finished - running
             if todo <= 0:
                 break
-            trials = ask_trials(study, dists, min(sweep.batch_size, todo))
+            mirror.sync()
+            trials = mirror.ask(dists, min(sweep.batch_size, todo))
             settings = [{**fixed, **hyperparameters(specs, t.params)} for t in trials]
             engine_seconds += run_trials(
-                study,
+                mirror,
                 task,
                 trials,
                 settings,
@@ -118,7 +121,7 @@ def run_sweep(cfg: DictConfig) -> optuna.Study:
                 prune=sweep.pruner != "none",
                 progress=lambda work: bar.update(work / trial_work),
             )
-            best = _best_value(study)
+            best = _best_value(mirror.memory)
             bar.set_postfix_str(f"best {sweep.objective} {best:.4g}")
 
     seconds = time.perf_counter() - started

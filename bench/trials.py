@@ -9,13 +9,14 @@ from typing import Any
 
 import numpy as np
 import optuna
+import pandas as pd
 import torch
 from omegaconf import DictConfig
 
 from bench import engine
 from bench.metrics import aggregate, objective, run_metrics
+from bench.mirror import Asked, SamplingMirror
 from bench.optim import make_rule
-from bench.study import record_trial
 from bench.tasks.base import Task
 
 __all__ = ["engine_config", "run_trials"]
@@ -35,7 +36,7 @@ def engine_config(cfg: DictConfig, task: Task) -> engine.EngineConfig:
 
 
 @contextmanager
-def _heartbeat(study: optuna.Study, trials: Sequence[optuna.Trial]):  # noqa: ANN202
+def _heartbeat(study: optuna.Study, trials: Sequence[Asked]):  # noqa: ANN202
     """Record the trials' heartbeats while they run, so that other workers see them alive."""
     storage = study._storage
     interval = getattr(storage, "get_heartbeat_interval", lambda: None)()
@@ -47,10 +48,10 @@ def _heartbeat(study: optuna.Study, trials: Sequence[optuna.Trial]):  # noqa: AN
     def beat() -> None:
         while not stop.wait(interval):
             for trial in trials:
-                storage.record_heartbeat(trial._trial_id)
+                storage.record_heartbeat(trial.trial_id)
 
     for trial in trials:
-        storage.record_heartbeat(trial._trial_id)
+        storage.record_heartbeat(trial.trial_id)
     thread = threading.Thread(target=beat, daemon=True)
     thread.start()
     try:
@@ -61,9 +62,9 @@ def _heartbeat(study: optuna.Study, trials: Sequence[optuna.Trial]):  # noqa: AN
 
 
 def run_trials(
-    study: optuna.Study,
+    mirror: SamplingMirror,
     task: Task,
-    trials: Sequence[optuna.Trial],
+    trials: Sequence[Asked],
     hyperparameters: Sequence[Mapping[str, Any]],
     cfg: DictConfig,
     *,
@@ -85,7 +86,7 @@ def run_trials(
         optimizer, size, **{k: [hp[k] for hp in hyperparameters for _ in seeds] for k in keys}
     )
     on_record = _pruning_hook(trials, n_seeds) if prune else None
-    with _heartbeat(study, trials):
+    with _heartbeat(mirror.study, trials):
         result = engine.run(
             task,
             rule,
@@ -98,24 +99,21 @@ def run_trials(
     runs.insert(0, "seed", seeds * len(trials))
     pruned = (result.pruned_step >= 0).numpy()
     context = {"steps": cfg.steps, "target": task.target, "f_star": task.f_star}
+    steps = result.record_steps.tolist()
     for i, trial in enumerate(trials):
         block = slice(i * n_seeds, (i + 1) * n_seeds)
         trial_runs = runs.iloc[block]
         value = aggregate(objective(trial_runs, objective_name, cfg.steps), aggregate_how)
-        record_trial(
-            study,
-            trial,
-            hyperparameters=hyperparameters[i],
-            runs=[{**row, **context} for row in trial_runs.to_dict("records")],
-            record_steps=result.record_steps.tolist(),
-            curves=result.curves[block].tolist(),
-            value=value,
-            pruned=bool(pruned[block].any()),
-        )
+        attrs = {
+            "hyperparameters": dict(hyperparameters[i]),
+            "runs": [_jsonable({**row, **context}) for row in trial_runs.to_dict("records")],
+            "curves": {"steps": steps, "loss": result.curves[block].tolist()},
+        }
+        mirror.tell(trial, value, pruned=bool(pruned[block].any()), user_attrs=attrs)
     return float(result.seconds.sum())
 
 
-def _pruning_hook(trials: Sequence[optuna.Trial], n_seeds: int) -> engine.RecordHook:
+def _pruning_hook(trials: Sequence[Asked], n_seeds: int) -> engine.RecordHook:
     """Report each trial's mean loss over its seeds; stop the members of trials to prune."""
 
     def hook(step: int, losses: torch.Tensor, members: torch.Tensor) -> torch.Tensor:
@@ -125,9 +123,22 @@ def _pruning_hook(trials: Sequence[optuna.Trial], n_seeds: int) -> engine.Record
         for trial_index in np.unique(index):
             mine = index == trial_index
             value = float(np.mean(values[mine]))
-            trial = trials[trial_index]
-            trial.report(value if np.isfinite(value) else float("inf"), step)
-            stop[mine] = trial.should_prune()
+            twin = trials[trial_index].twin
+            twin.report(value if np.isfinite(value) else float("inf"), step)
+            stop[mine] = twin.should_prune()
         return torch.from_numpy(stop)
 
     return hook
+
+
+def _jsonable(run: Mapping[str, Any]) -> dict[str, Any]:
+    """Plain Python values (NA and None as None), for the storage's JSON attributes."""
+    out = {}
+    for key, value in run.items():
+        if value is pd.NA or value is None:
+            out[key] = None
+        elif hasattr(value, "item"):
+            out[key] = value.item()
+        else:
+            out[key] = value
+    return out
