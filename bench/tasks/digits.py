@@ -30,8 +30,6 @@ SIDE = 8
 N_PIXELS = SIDE * SIDE
 #: The DATA-stream counter of the train/test split; minibatch epochs count up from 0.
 _SPLIT_COUNTER = -1
-#: Samples per chunk of ``evaluate``: fixed, so that a member's sums never depend on its population.
-_EVAL_CHUNK = 256
 
 _threshold_backward = torch.ops.aten.threshold_backward
 
@@ -74,6 +72,9 @@ class DigitsTask(Task):
     exact_step_loss = False
     has_basins = False
     chunk_size = 32
+    #: Samples per chunk of ``evaluate``: fixed, so that a member's sums never depend on its
+    #: population.
+    _eval_chunk = 256
     #: One (name, shape, fan_in) per parameter, in the order of the flat vector.
     _layout: list[tuple[str, tuple[int, ...], int]]
 
@@ -137,6 +138,7 @@ class DigitsTask(Task):
         self.y_test = y[self.test_index].to(self.device)
         self.n_train, self.n_test = n_train, n_test
 
+        self._buffer: Tensor | None = None
         sizes = [math.prod(shape) for _, shape, _ in self._layout]
         self.dim = sum(sizes)
         self._offsets = [sum(sizes[:i]) for i in range(len(sizes) + 1)]
@@ -158,6 +160,19 @@ class DigitsTask(Task):
                 self._layout, self._offsets[:-1], self._offsets[1:], strict=True
             )
         }
+
+    def _grad_buffer(self, x: Tensor) -> Tensor:
+        """The ``[P, dim]`` buffer the fast path writes gradients into, kept between calls.
+
+        Allocating it afresh each step costs a few percent on the CPU. Each call overwrites
+        every element, so a caller must use (or copy) a gradient before asking for the next:
+        the engine hands it straight to the update rule.
+        """
+        buffer = self._buffer
+        same = buffer is not None and buffer.shape == x.shape and buffer.dtype == x.dtype
+        if not (same and buffer.device == x.device):
+            buffer = self._buffer = torch.empty_like(x, memory_format=torch.contiguous_format)
+        return buffer
 
     def init(self, seeds: Tensor) -> Tensor:
         """PyTorch's default init: weights and biases uniform in ±1/√fan_in, from each seed."""
@@ -221,7 +236,7 @@ class DigitsTask(Task):
         """Mean cross-entropy ``[P]`` over a whole set, in fixed chunks of samples."""
         total = torch.zeros(len(x), dtype=torch.float64, device=x.device)
         for part, part_labels in zip(
-            inputs.split(_EVAL_CHUNK), labels.split(_EVAL_CHUNK), strict=True
+            inputs.split(self._eval_chunk), labels.split(self._eval_chunk), strict=True
         ):
             logits = self._logits(x, part)
             index = part_labels.expand(len(x), -1).unsqueeze(1)
@@ -234,7 +249,7 @@ class DigitsTask(Task):
         """Fraction ``[P]`` of a set whose label gets the largest logit (first one on ties)."""
         correct = torch.zeros(len(x), dtype=torch.int64, device=x.device)
         for part, part_labels in zip(
-            inputs.split(_EVAL_CHUNK), labels.split(_EVAL_CHUNK), strict=True
+            inputs.split(self._eval_chunk), labels.split(self._eval_chunk), strict=True
         ):
             # argmax over a contiguous last dimension: over dim 1 it is ~10x slower on the CPU.
             predicted = self._logits(x, part).transpose(1, 2).contiguous().argmax(2)
@@ -269,11 +284,14 @@ class LogRegDigits(DigitsTask):
         return torch.matmul(p["weight"], inputs.T).add_(p["bias"].unsqueeze(2))
 
     def loss_and_grad(self, x: Tensor, inputs: Tensor, labels: Tensor) -> tuple[Tensor, Tensor]:
-        """Hand-written forward and backward over the population with batched GEMMs."""
+        """Hand-written forward and backward over the population with batched GEMMs.
+
+        The gradient lives in a buffer that the next call overwrites (see ``_grad_buffer``).
+        """
         p = self.params(x)
         logits = torch.baddbmm(p["bias"].unsqueeze(2), p["weight"], inputs.transpose(1, 2))
         loss, dlogits = _softmax_cross_entropy(logits, labels)
-        grad = torch.empty_like(x)
+        grad = self._grad_buffer(x)
         g = self.params(grad)
         torch.bmm(dlogits, inputs, out=g["weight"])
         torch.sum(dlogits, 2, out=g["bias"])
@@ -313,7 +331,10 @@ class MLPDigits(DigitsTask):
         return torch.baddbmm(p["bias2"].unsqueeze(2), p["weight2"], hidden)
 
     def loss_and_grad(self, x: Tensor, inputs: Tensor, labels: Tensor) -> tuple[Tensor, Tensor]:
-        """Forward and backward by hand: 5 batched GEMMs, no autograd."""
+        """Forward and backward by hand: 5 batched GEMMs, no autograd.
+
+        The gradient lives in a buffer that the next call overwrites (see ``_grad_buffer``).
+        """
         p = self.params(x)
         inputs_t = inputs.transpose(1, 2)  # [P, 64, B]
         # Forward: hidden [P, H, B], logits [P, 10, B].
@@ -321,7 +342,7 @@ class MLPDigits(DigitsTask):
         logits = torch.baddbmm(p["bias2"].unsqueeze(2), p["weight2"], hidden)
         loss, dlogits = _softmax_cross_entropy(logits, labels)
         # Backward, into the views of one gradient buffer.
-        grad = torch.empty_like(x)
+        grad = self._grad_buffer(x)
         g = self.params(grad)
         g["weight2"].copy_(torch.bmm(dlogits, hidden.transpose(1, 2)))
         torch.sum(dlogits, 2, out=g["bias2"])
@@ -336,12 +357,15 @@ class MLPDigits(DigitsTask):
 class CNNDigits(DigitsTask):
     """3×3 convolution (``channels``, padding 1) → ReLU → 2×2 average pooling → linear 10.
 
-    With 8 channels: 80 + 1290 = 1370 parameters. ``loss_and_grad`` runs the population as one
-    batched computation (the convolution as a GEMM over 3×3 patches) and differentiates it with
-    autograd.
+    With 8 channels: 80 + 1290 = 1370 parameters. ``loss_and_grad`` is a hand-written forward
+    and backward for the population: the convolution as a batched GEMM over 3×3 patches laid
+    out ``[P, 9, pixels × B]``, and the average pooling folded into the linear layer (each pooled
+    weight spread over its 2×2 block), so that every step is a GEMM or an elementwise pass.
     """
 
     name = "cnn_digits"
+    #: Activations are ``channels × 64`` per sample: smaller evaluation chunks.
+    _eval_chunk = 64
 
     def __init__(self, *, channels: int = 8, **kwargs) -> None:
         if isinstance(channels, bool) or not isinstance(channels, int) or channels < 1:
@@ -363,31 +387,61 @@ class CNNDigits(DigitsTask):
         pooled = F.avg_pool2d(features, 2).flatten(1)
         return F.linear(pooled, p["weight"], p["bias"])
 
-    def _features(self, p: dict[str, Tensor], inputs: Tensor) -> Tensor:
-        """Pooled features ``[P, C*16, N]`` of inputs ``[P, N, 64]`` (or ``[N, 64]``, shared)."""
-        size, c = p["conv_weight"].shape[0], self.channels
-        n = inputs.shape[-2]
-        patches = F.unfold(inputs.reshape(-1, 1, SIDE, SIDE), 3, padding=1)  # [.., 9, 64]
-        patches = patches.view(-1, n, 9, N_PIXELS).transpose(1, 2).reshape(-1, 9, n * N_PIXELS)
-        conv = torch.baddbmm(
-            p["conv_bias"].unsqueeze(2),
-            p["conv_weight"].reshape(size, c, 9),
-            patches.expand(size, -1, -1),
-        ).relu()  # [P, C, N*64]
-        pooled = conv.view(size, c, n, SIDE // 2, 2, SIDE // 2, 2).mean((4, 6))
-        return pooled.permute(0, 1, 3, 4, 2).reshape(size, -1, n)  # [P, C*16, N]
+    @staticmethod
+    def _patches(inputs: Tensor) -> Tensor:
+        """3×3 patches of the zero-padded images ``[..., N, 64]``: ``[..., 9, 64 × N]``.
+
+        Ordered (tap, pixel, sample), so that the convolution's output ``[..., C, 64 × N]`` is
+        already the linear layer's input ``[..., C × 64, N]``.
+        """
+        lead, n = inputs.shape[:-2], inputs.shape[-2]
+        images = inputs.reshape(-1, n, SIDE, SIDE).permute(0, 2, 3, 1)  # [L, 8, 8, N]
+        padded = F.pad(images, (0, 0, 1, 1, 1, 1))  # [L, 10, 10, N]
+        windows = padded.unfold(1, 3, 1).unfold(2, 3, 1)  # [L, 8, 8, N, 3, 3]
+        return windows.permute(0, 4, 5, 1, 2, 3).reshape(*lead, 9, N_PIXELS * n)
+
+    def _spread_weight(self, weight: Tensor) -> Tensor:
+        """The linear weight ``[P, 10, C × 16]`` as one over the unpooled ``[P, 10, C × 64]``."""
+        size, c = len(weight), self.channels
+        blocks = (weight * 0.25).view(size, N_CLASSES, c, 4, 1, 4, 1)
+        return blocks.expand(size, N_CLASSES, c, 4, 2, 4, 2).reshape(size, N_CLASSES, c * 64)
 
     def _logits(self, x: Tensor, inputs: Tensor) -> Tensor:
         p = self.params(x)
-        return torch.baddbmm(p["bias"].unsqueeze(2), p["weight"], self._features(p, inputs))
+        size, c, n = len(x), self.channels, len(inputs)
+        # Shared inputs: one GEMM for every member's convolution.
+        conv = p["conv_weight"].reshape(size * c, 9) @ self._patches(inputs)
+        hidden = conv.view(size, c, -1).add_(p["conv_bias"].unsqueeze(2)).relu_()
+        hidden = hidden.view(size, c * N_PIXELS, n)
+        weight = self._spread_weight(p["weight"])
+        return torch.baddbmm(p["bias"].unsqueeze(2), weight, hidden)
 
     def loss_and_grad(self, x: Tensor, inputs: Tensor, labels: Tensor) -> tuple[Tensor, Tensor]:
-        """The batched forward, differentiated by autograd (cheap next to the MLP)."""
-        with torch.enable_grad():
-            x = x.detach().requires_grad_()
-            p = self.params(x)
-            logits = torch.baddbmm(p["bias"].unsqueeze(2), p["weight"], self._features(p, inputs))
-            lse = torch.logsumexp(logits, 1)
-            loss = (lse - logits.gather(1, labels.unsqueeze(1))[:, 0]).mean(1)
-            (grad,) = torch.autograd.grad(loss.sum(), x)
-        return loss.detach(), grad
+        """Forward and backward by hand: 5 batched GEMMs, no autograd.
+
+        The gradient lives in a buffer that the next call overwrites (see ``_grad_buffer``).
+        """
+        p = self.params(x)
+        size, batch = inputs.shape[:2]
+        c = self.channels
+        patches = self._patches(inputs)  # [P, 9, 64 B]
+        conv_weight = p["conv_weight"].view(size, c, 9)
+        conv = torch.baddbmm(p["conv_bias"].unsqueeze(2), conv_weight, patches).relu_()
+        hidden = conv.view(size, c * N_PIXELS, batch)
+        weight = self._spread_weight(p["weight"])
+        logits = torch.baddbmm(p["bias"].unsqueeze(2), weight, hidden)
+        loss, dlogits = _softmax_cross_entropy(logits, labels)
+
+        grad = self._grad_buffer(x)
+        g = self.params(grad)
+        # The pooled weight's gradient: a quarter of its 2×2 block's sum.
+        spread = torch.bmm(dlogits, hidden.transpose(1, 2)).view(size, N_CLASSES, c, 4, 2, 4, 2)
+        torch.sum(spread, (4, 6), out=g["weight"].view(size, N_CLASSES, c, 4, 4))
+        g["weight"].mul_(0.25)
+        torch.sum(dlogits, 2, out=g["bias"])
+        dhidden = torch.bmm(weight.transpose(1, 2), dlogits)
+        _threshold_backward(dhidden, hidden, 0, grad_input=dhidden)
+        dconv = dhidden.view(size, c, N_PIXELS * batch)
+        g["conv_weight"].view(size, c, 9).copy_(torch.bmm(dconv, patches.transpose(1, 2)))
+        torch.sum(dconv, 2, out=g["conv_bias"])
+        return loss, grad
