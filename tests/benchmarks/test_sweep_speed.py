@@ -109,18 +109,15 @@ def test_sweep_bench_command(benchmark, tmp_path: Path) -> None:
 LONG = 2000
 
 
-@pytest.mark.benchmark(group=f"sweep: Optuna's share of a {LONG}-trial sweep (rastrigin-10d)")
+@pytest.mark.benchmark(group=f"sweep: Optuna's share of a {LONG}-trial sweep (rosenbrock)")
 @pytest.mark.parametrize("sampler", ["tpe", "random", "qmc"])
 def test_sweep_optuna_share(benchmark, tmp_path: Path, sampler: str, compose_config) -> None:
+    """The bare sweep's settings (Rosenbrock, 2000 steps, 3 seeds, batches of 64), 2000 trials."""
     cfg = compose_config(
         "progress=false",
         "+sweep=adam",
-        "task=rastrigin",
-        "task.dim=10",
-        "steps=3000",
         f"sweep.sampler={sampler}",
         f"sweep.n_trials={LONG}",
-        "sweep.batch_size=256",
         f"results_dir={tmp_path}",
     )
 
@@ -131,8 +128,6 @@ def test_sweep_optuna_share(benchmark, tmp_path: Path, sampler: str, compose_con
 
     member_steps(benchmark, LONG * cfg.seeds * cfg.steps)
     timing = benchmark.pedantic(sweep, rounds=1)
-    share = 1 - timing["engine_seconds"] / timing["seconds"]
-    benchmark.extra_info["optuna_share"] = f"{100 * share:.1f} %"
-    benchmark.extra_info["optuna_ms_per_trial"] = (
-        f"{1e3 * (timing['seconds'] - timing['engine_seconds']) / LONG:.2f}"
-    )
+    outside = timing["seconds"] - timing["engine_seconds"]
+    benchmark.extra_info["optuna_share"] = f"{100 * outside / timing['seconds']:.1f} %"
+    benchmark.extra_info["optuna_ms_per_trial"] = f"{1e3 * outside / LONG:.2f}"
