@@ -183,15 +183,15 @@ def test_cuda_matches_the_cpu_without_host_synchronisation(name: str) -> None:
     gpu, cpu = _task(name, device="cuda"), _task(name)
     seeds = torch.tensor([0, 1, 0])
     x = cpu.init(seeds)
-    order = gpu.data_order(seeds.cuda(), 3)
+    x_gpu, order = x.cuda(), gpu.data_order(seeds.cuda(), 3)
     batch = gpu.batch(order, 2)
-    gpu.loss_and_grad(x.cuda(), *batch)  # warm-up: first allocations may synchronise
+    gpu.loss_and_grad(x_gpu, *batch)  # warm-up: first allocations may synchronise
     torch.cuda.set_sync_debug_mode("error")
     try:
-        loss, grad = gpu.loss_and_grad(x.cuda(), *gpu.batch(order, 2))
+        loss, grad = gpu.loss_and_grad(x_gpu, *batch)
     finally:
         torch.cuda.set_sync_debug_mode("default")
     expected = cpu.loss_and_grad(x, *cpu.batch(cpu.data_order(seeds, 3), 2))
     torch.testing.assert_close(loss.cpu(), expected[0], rtol=1e-10, atol=1e-12)
     torch.testing.assert_close(grad.cpu(), expected[1], rtol=1e-10, atol=1e-12)
-    torch.testing.assert_close(gpu.evaluate(x.cuda()).cpu(), cpu.evaluate(x), rtol=1e-10, atol=0)
+    torch.testing.assert_close(gpu.evaluate(x_gpu).cpu(), cpu.evaluate(x), rtol=1e-10, atol=0)
