@@ -240,8 +240,8 @@ class DigitsTask(Task):
         ):
             logits = self._logits(x, part)
             index = part_labels.expand(len(x), -1).unsqueeze(1)
-            nll = torch.logsumexp(logits, 1) - logits.gather(1, index)[:, 0]
-            total += nll.sum(1, dtype=torch.float64)
+            log_p = torch.log_softmax(logits, 1).gather(1, index)[:, 0]
+            total -= log_p.sum(1, dtype=torch.float64)
         return (total / len(labels)).to(x.dtype)
 
     @torch.no_grad()
@@ -341,7 +341,8 @@ class MLPDigits(DigitsTask):
         hidden = torch.baddbmm(p["bias1"].unsqueeze(2), p["weight1"], inputs_t).relu_()
         logits = torch.baddbmm(p["bias2"].unsqueeze(2), p["weight2"], hidden)
         loss, dlogits = _softmax_cross_entropy(logits, labels)
-        # Backward, into the views of one gradient buffer.
+        # Backward, into the views of one gradient buffer (the weights' by a copy: a bmm into a
+        # view whose members are not contiguous loops over them, slower than bmm + copy).
         grad = self._grad_buffer(x)
         g = self.params(grad)
         g["weight2"].copy_(torch.bmm(dlogits, hidden.transpose(1, 2)))
