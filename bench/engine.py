@@ -200,6 +200,7 @@ def _run_chunk(
     f_ref = task.f_star if task.f_star is not None else 0.0
     limit = None
     start_in_basin = task.in_global_basin(x).cpu() if task.has_basins else None
+    on_cuda = device.type == "cuda"
     done_steps = 0
 
     for t in range(steps + 1):
@@ -217,7 +218,7 @@ def _run_chunk(
 
         monitored = loss if task.exact_step_loss else None
         if not task.exact_step_loss and t in record_at:
-            monitored = task.evaluate(x)
+            monitored = loss if t == steps else task.evaluate(x)
         if monitored is not None:
             # A frozen member's loss is NaN or above its limit: neither lowers `best` nor hits.
             torch.fmin(best, monitored, out=best)
@@ -242,7 +243,9 @@ def _run_chunk(
             noise = task.grad_noise(seeds, t)
             if noise is not None:
                 grad.add_(noise)
-            rule.step(x, grad, state, t, frozen=stopped)
+            # On the CPU, asking whether any member stopped costs less than masking every update.
+            frozen = stopped if on_cuda or bool(stopped.any()) else None
+            rule.step(x, grad, state, t, frozen=frozen)
 
     # A chunk that ended early (every member stopped) ends at its last record.
     final_loss = curves[:, max(i for s, i in record_at.items() if s <= t)]
