@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import nox
 
 nox.options.sessions = ["tests", "lint"]
@@ -31,6 +33,7 @@ def lint(session: nox.Session) -> None:
 def bench(session: nox.Session) -> None:
     """Run the benchmarks; the JSON lands in results/benchmarks/."""
     session.install(*INSTALL)
+    Path(BENCH_JSON).parent.mkdir(parents=True, exist_ok=True)
     session.run(
         "pytest",
         "tests/benchmarks",
