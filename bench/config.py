@@ -12,6 +12,7 @@ from omegaconf import MISSING, DictConfig, OmegaConf
 __all__ = [
     "Config",
     "ConfigError",
+    "is_report",
     "is_sweep",
     "optimizer_options",
     "register",
@@ -151,6 +152,16 @@ class SweepConf:
 
 
 @dataclass
+class ReportConf:
+    """An HTML report and paper-style tables over stored studies (conf/report/*.yaml)."""
+
+    # Set by the report file; null: no report was asked for (`+report=<name>` asks).
+    name: str | None = None
+    # Study names to compare; null: every study under results_dir.
+    studies: list[str] | None = None
+
+
+@dataclass
 class Config:
     """The top-level schema: a typo in any key is an error, not a silently ignored value."""
 
@@ -159,6 +170,8 @@ class Config:
     storage: StorageConf = field(default_factory=StorageConf)
     # Filled by `+sweep=<name>`; without it (sweep.name null) a run is one configuration.
     sweep: SweepConf = field(default_factory=SweepConf)
+    # Filled by `+report=<name>`: build reports/<name>/ from results_dir instead of running.
+    report: ReportConf = field(default_factory=ReportConf)
     # Updates per run.
     steps: int = 500
     # Runs per configuration, with seeds seed_offset .. seed_offset + seeds - 1.
@@ -204,6 +217,7 @@ def register() -> None:
     store.store(group="optimizer", name="_adam", node=AdamConf)
     store.store(group="storage", name="_storage", node=StorageConf)
     store.store(group="sweep", name="_sweep", node=SweepConf)
+    store.store(group="report", name="_report", node=ReportConf)
 
 
 def task_options(cfg: DictConfig) -> dict[str, Any]:
@@ -225,6 +239,11 @@ def optimizer_options(cfg: DictConfig) -> dict[str, Any]:
 def is_sweep(cfg: DictConfig) -> bool:
     """Whether ``+sweep=<name>`` chose a sweep."""
     return cfg.sweep.name is not None
+
+
+def is_report(cfg: DictConfig) -> bool:
+    """Whether ``+report=<name>`` asked for a report."""
+    return cfg.report.name is not None
 
 
 def _require(ok: bool, key: str, value: Any, allowed: str) -> None:

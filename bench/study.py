@@ -27,7 +27,18 @@ __all__ = [
 #: Bumped whenever what a trial stores changes; older studies are refused, not misread.
 SCHEMA_VERSION = 1
 #: Study keys that must match for a run to continue a study (the rest may change).
-IDENTITY = ("task", "optimizer", "steps", "seeds", "seed_offset", "objective", "space")
+IDENTITY = (
+    "task",
+    "task_options",
+    "optimizer",
+    "optimizer_options",
+    "steps",
+    "seeds",
+    "seed_offset",
+    "dtype",
+    "objective",
+    "space",
+)
 
 
 def worker_id() -> str:

@@ -76,7 +76,14 @@ def run_sweep(cfg: DictConfig) -> optuna.Study:
     identity = {
         "kind": "sweep",
         "task": task.name,
+        "task_options": {
+            k: v for k, v in task_options(cfg).items() if k not in ("device", "dtype")
+        },
         "optimizer": optimizer,
+        "optimizer_options": {
+            k: v for k, v in optimizer_options(cfg).items() if k not in {s.target for s in specs}
+        },
+        "dtype": cfg.dtype,
         "steps": cfg.steps,
         "seeds": cfg.seeds,
         "seed_offset": cfg.seed_offset,
