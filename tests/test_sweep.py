@@ -233,6 +233,10 @@ def test_a_study_resumed_with_another_setup_is_refused(small_config) -> None:
     run_sweep(small_config("+sweep=adam", "sweep.n_trials=2"))
     with pytest.raises(ConfigError, match="was run with steps=20, not 30"):
         run_sweep(small_config("+sweep=adam", "sweep.n_trials=4", "steps=30"))
+    with pytest.raises(ConfigError, match="was run with task_options=.*'noise': 0.0"):
+        run_sweep(small_config("+sweep=adam", "sweep.n_trials=4", "task.noise=0.1"))
+    with pytest.raises(ConfigError, match="was run with optimizer_options="):
+        run_sweep(small_config("+sweep=adam", "sweep.n_trials=4", "optimizer.weight_decay=0.1"))
 
 
 @pytest.mark.parametrize(
