@@ -100,15 +100,17 @@ def run_trials(
     pruned = (result.pruned_step >= 0).numpy()
     context = {"steps": cfg.steps, "target": task.target, "f_star": task.f_star}
     steps = result.record_steps.tolist()
+    values = objective(runs, objective_name, cfg.steps)
+    records = [_jsonable({**row, **context}) for row in runs.to_dict("records")]
+    curves = result.curves.tolist()
     for i, trial in enumerate(trials):
         block = slice(i * n_seeds, (i + 1) * n_seeds)
-        trial_runs = runs.iloc[block]
-        value = aggregate(objective(trial_runs, objective_name, cfg.steps), aggregate_how)
         attrs = {
             "hyperparameters": dict(hyperparameters[i]),
-            "runs": [_jsonable({**row, **context}) for row in trial_runs.to_dict("records")],
-            "curves": {"steps": steps, "loss": result.curves[block].tolist()},
+            "runs": records[block],
+            "curves": {"steps": steps, "loss": curves[block]},
         }
+        value = aggregate(values[block], aggregate_how)
         mirror.tell(trial, value, pruned=bool(pruned[block].any()), user_attrs=attrs)
     return float(result.seconds.sum())
 
