@@ -19,13 +19,12 @@ def _ours():  # noqa: ANN202
     grad = torch.randn(MEMBERS, DIM, generator=gen)
     rule = Adam(MEMBERS, lr=torch.logspace(-4, -1, MEMBERS, dtype=torch.float64), beta1=0.9)
     state = rule.init_state(x, STEPS)
-    frozen = torch.zeros(MEMBERS, 1, dtype=torch.bool)
     scratch = grad.clone()
 
     def steps() -> None:
         for t in range(STEPS):
             scratch.copy_(grad)  # the engine hands over a fresh gradient every step
-            rule.step(x, scratch, state, t, frozen)
+            rule.step(x, scratch, state, t)  # no member stopped: the engine passes no mask
 
     return steps
 
