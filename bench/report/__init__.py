@@ -1,0 +1,303 @@
+"""Reports over stored studies: one self-contained HTML file and paper-style tables.
+
+``build_report(results_dir, reports_dir)`` reads what sweeps exported to ``results/`` (and the
+Optuna storage, for hyperparameter importance) and writes ``reports/<name>/index.html`` and
+``reports/<name>/tables/*.tex`` / ``*.md``. It never imports the engine.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Mapping, Sequence
+from html import escape
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from bench.report import figures, metrics, tables
+from bench.report.html import Section, anchor, details_table, render_page, summary_table
+from bench.report.load import ReportError, StudyData, load_studies, open_storage_study
+from bench.report.summary import StudySummary, group_studies, summarize
+
+__all__ = ["ReportError", "build_report"]
+
+#: Table files this package writes; stale ones from an earlier build are removed.
+_TABLE_NAMES = ("final_loss", "steps_to_target", "divergence", "escape", "hyperparameters")
+
+
+def build_report(
+    results_dir: str | Path,
+    reports_dir: str | Path,
+    name: str = "default",
+    studies: Sequence[str] | None = None,
+) -> Path:
+    """Write ``reports_dir/name/index.html`` and ``tables/*.tex|md``; return the HTML's path.
+
+    ``studies``: names of studies under ``results_dir`` (all when None). Raises
+    ``ReportError`` (a ``ValueError``), in one line, for an unknown study, an empty results
+    directory or a bad report name.
+    """
+    if not name or name in (".", "..") or "/" in name or "\\" in name:
+        raise ReportError(f"report name {name!r} is not a plain directory name")
+    loaded = load_studies(results_dir, studies)
+    if not loaded:
+        raise ReportError(f"no studies in results_dir={str(results_dir)!r}; run a sweep first")
+
+    grid = _summaries(loaded)
+    out = Path(reports_dir) / name
+    table_list = tables.build_tables(grid)
+    _write_tables(out / "tables", table_list)
+    page = render_page(
+        f"bench report: {name}",
+        f"{len(loaded)} studies from {results_dir}",
+        _sections(results_dir, grid, table_list),
+    )
+    out.mkdir(parents=True, exist_ok=True)
+    index = out / "index.html"
+    partial = out / f".index.html.{os.getpid()}"
+    partial.write_text(page, encoding="utf-8")
+    partial.replace(index)  # readers of a refreshed report never see half a file
+    return index
+
+
+def _summaries(loaded: list[StudyData]) -> dict[str, dict[str, StudySummary]]:
+    return {
+        task: {opt: summarize(study, task, opt) for opt, study in row.items()}
+        for task, row in group_studies(loaded).items()
+    }
+
+
+def _write_tables(directory: Path, table_list: list[tables.Table]) -> None:
+    directory.mkdir(parents=True, exist_ok=True)
+    written = {t.name for t in table_list}
+    for table in table_list:
+        (directory / f"{table.name}.tex").write_text(tables.to_latex(table), encoding="utf-8")
+        (directory / f"{table.name}.md").write_text(tables.to_markdown(table), encoding="utf-8")
+    for stale in set(_TABLE_NAMES) - written:
+        for suffix in (".tex", ".md"):
+            (directory / f"{stale}{suffix}").unlink(missing_ok=True)
+
+
+def _sections(
+    results_dir: str | Path,
+    grid: Mapping[str, Mapping[str, StudySummary]],
+    table_list: list[tables.Table],
+) -> list[Section]:
+    every = [s for row in grid.values() for s in row.values()]
+    labels = {o for row in grid.values() for o in row} | {s.study.sweep_name for s in every}
+    colours = figures.palette(sorted(labels))
+    sections = [
+        Section(
+            "summary",
+            "Summary",
+            intro=(
+                "<p>One row per study. A run is one configuration (trial) on one seed and ends "
+                '<span class="s-complete">complete</span>, '
+                '<span class="s-diverged">diverged</span> (non-finite loss or far above its '
+                'start), <span class="s-pruned">pruned</span> (stopped early by the sweep\'s '
+                'pruner) or <span class="s-failed">failed</span> (its worker died; no results). '
+                "“At best” is the complete trial with the lowest objective; targets not "
+                "reached within the budget are censored, never averaged as if reached.</p>"
+            ),
+            body=summary_table(every)
+            + "<h3>Convergence and stability details</h3>"
+            + '<p class="meta">Median steps count unreached runs as later than any reached one '
+            "(censored); ERT seconds prorate each run's wall time by steps; roughness is the "
+            "sum of the loss's increases over the sum of its decreases (0: monotone); "
+            "divergence onset: the smallest η that diverged, and the η from which every larger "
+            "one diverged.</p>" + details_table(every),
+        ),
+        Section(
+            "tables",
+            "Tables",
+            intro=(
+                "<p>Tasks as rows, optimizers as columns; the same tables as LaTeX (booktabs) "
+                "and Markdown are in <code>tables/</code> next to this file.</p>"
+            ),
+            body="\n".join(tables.to_html(t) for t in table_list),
+        ),
+    ]
+    for task, row in grid.items():
+        sections.append(_task_section(task, row, colours))
+    sections.append(_noise_section(every, colours))
+    sections.append(_profile_section(grid, colours))
+    sections.append(_importance_section(results_dir, every))
+    sections.append(_tunability_section(grid, colours))
+    sections.append(_provenance_section(every))
+    return sections
+
+
+def _task_section(
+    task: str, row: Mapping[str, StudySummary], colours: Mapping[str, tuple]
+) -> Section:
+    first = next(iter(row.values())).study
+    facts = []
+    if first.target is not None:
+        facts.append(f"target: loss ≤ {first.target:.6g}")
+    if first.f_star is not None:
+        facts.append(f"f* = {first.f_star:.6g}")
+    facts.append(f"budget: {first.steps} steps")
+    seeds = {s.study.config.get("seeds") for s in row.values()} - {None}
+    if seeds:
+        facts.append(f"seeds per configuration: {', '.join(map(str, sorted(seeds)))}")
+    studies = ", ".join(f"{o}: {s.study.name}" for o, s in row.items())
+    intro = f'<p class="meta">{escape("; ".join(facts))}. Studies: {escape(studies)}.</p>'
+    charts = [
+        figures.loss_curves(row, colours),
+        figures.objective_vs_lr(row),
+        figures.lr_momentum_heatmap(row),
+        figures.divergence_vs_lr(row, colours),
+    ]
+    notes = []
+    if any(s.study.has_basins for s in row.values()):
+        charts.append(figures.escape_vs_lr(row, colours))
+    for label, s in row.items():
+        if s.best_trial is None:
+            notes.append(f"{label}: no complete trial with a finite objective, so no best curve.")
+        if s.trial_counts.get("failed"):
+            notes.append(
+                f"{label}: {s.trial_counts['failed']} failed trial(s) have no results to plot."
+            )
+    return Section(
+        f"task-{anchor(task)}",
+        f"Task: {task}",
+        intro=intro,
+        charts=[c for c in charts if c is not None],
+        notes=notes,
+    )
+
+
+def _noise_section(every: list[StudySummary], colours: Mapping[str, tuple]) -> Section:
+    basin = [s for s in every if s.study.has_basins and s.escape_all is not None]
+    rows = []
+    for s in basin:
+        others = {k: v for k, v in s.study.task_options.items() if k not in ("noise",)}
+        x0 = others.get("x0")
+        label = s.study.task if x0 is None else f"{s.study.task} (x0={x0})"
+        rate = s.escape_all
+        if rate.n:
+            rows.append(
+                {
+                    "task": label,
+                    "optimizer": s.study.sweep_name,
+                    "noise": s.study.noise,
+                    "k": rate.k,
+                    "n": rate.n,
+                    "rate": rate.rate,
+                    "ci_low": rate.low,
+                    "ci_high": rate.high,
+                }
+            )
+    chart = figures.escape_vs_noise(pd.DataFrame(rows), colours)
+    notes = [] if chart else ["No study on a task with known basins has runs that started outside."]
+    return Section(
+        "escape-noise",
+        "Escape rate vs gradient noise",
+        intro=(
+            "<p>Across studies of the same basin task run with different <code>task.noise</code>. "
+            "Among runs that start outside the global minimum's basin (including runs started "
+            "at a local minimum with <code>task.x0</code>), the share that end in it.</p>"
+        ),
+        charts=[chart] if chart else [],
+        notes=notes,
+    )
+
+
+def _profile_section(
+    grid: Mapping[str, Mapping[str, StudySummary]], colours: Mapping[str, tuple]
+) -> Section:
+    # One column per optimizer (sweep name): where several of its studies ran a task, the
+    # fastest best configuration among them.
+    times: dict[str, dict[str, float]] = {}
+    for task, row in grid.items():
+        for s in row.values():
+            cell = times.setdefault(task, {})
+            name = s.study.sweep_name
+            cell[name] = min(cell.get(name, math.inf), s.best["ert_steps"])
+    table = pd.DataFrame(times).T
+    complete = table.dropna(axis=0, how="any")  # tasks that every optimizer ran
+    notes = []
+    if len(complete) < len(table):
+        left_out = ", ".join(t for t in table.index if t not in complete.index)
+        notes.append(f"Left out (not run by every optimizer): {left_out}.")
+    chart = figures.performance_profile(complete, colours) if len(complete) else None
+    if chart is None:
+        notes.append("No task was run by every optimizer: no profile.")
+    return Section(
+        "profile",
+        "Performance profile",
+        intro=(
+            "<p>Dolan–Moré profiles over tasks: per task, each optimizer's expected running "
+            "time to the target (ERT, steps) at its best configuration over the fastest one's. "
+            "An optimizer that never reached the target on a task counts as unsolved there.</p>"
+        ),
+        charts=[chart] if chart else [],
+        notes=notes,
+    )
+
+
+def _importance_section(results_dir: str | Path, every: list[StudySummary]) -> Section:
+    values: dict[str, pd.Series] = {}
+    notes = []
+    storages: dict[str, object] = {}
+    for s in every:
+        try:
+            study = open_storage_study(results_dir, s.study, storages)
+            values[s.study.name] = metrics.hyperparameter_importance(study)
+        except ValueError as error:
+            notes.append(f"{s.study.name}: no importance ({error}).")
+    chart = figures.importance_bars(values)
+    return Section(
+        "importance",
+        "Hyperparameter importance",
+        charts=[chart] if chart else [],
+        notes=notes,
+    )
+
+
+def _tunability_section(
+    grid: Mapping[str, Mapping[str, StudySummary]], colours: Mapping[str, tuple]
+) -> Section:
+    curves: dict[str, dict[str, pd.DataFrame]] = {}
+    shares = []
+    for task, row in grid.items():
+        for opt, s in row.items():
+            scores = s.scores.to_numpy(float)
+            if scores.size == 0:
+                continue
+            ks = np.unique(np.round(np.logspace(0, math.log10(scores.size), 12)).astype(int))
+            curves.setdefault(task, {})[opt] = metrics.expected_best_after_k(scores, ks, seed=0)
+            share = "—" if math.isnan(s.share_within) else f"{100 * s.share_within:.0f} %"
+            shares.append(f"{task} · {opt}: {share} of {scores.size}")
+    samplers = [s.study.sampler for row in grid.values() for s in row.values()]
+    chart = figures.tunability_curves(curves, colours, samplers)
+    intro = (
+        "<p>Share of the explored trials within 10 % of the best (gap to f*, or steps): "
+        f"{escape('; '.join(shares))}.</p>"
+    )
+    return Section("tunability", "Tunability", intro=intro, charts=[chart] if chart else [])
+
+
+def _provenance_section(every: list[StudySummary]) -> Section:
+    rows = []
+    for s in every:
+        env = s.study.environment
+        cells = [
+            s.study.name,
+            env.get("git_commit") or "—",
+            env.get("torch", "—"),
+            env.get("optuna", "—"),
+            f"{env.get('device', '—')} {env.get('device_name') or ''}".strip(),
+            str(s.study.config.get("dtype", "—")),
+        ]
+        rows.append("<tr>" + "".join(f"<td>{escape(str(c))}</td>" for c in cells) + "</tr>")
+    head = "".join(
+        f"<th>{h}</th>" for h in ("study", "git commit", "torch", "optuna", "device", "dtype")
+    )
+    body = (
+        f'<div class="scroll"><table><thead><tr>{head}</tr></thead>'
+        f"<tbody>{''.join(rows)}</tbody></table></div>"
+    )
+    return Section("provenance", "Provenance", body=body)

@@ -1,0 +1,185 @@
+"""Aggregate: group studies into tasks × optimizers, and summarise each study in one record.
+
+Everything the tables and the HTML print about a study comes from ``summarize`` here, so that
+the figures, the tables and the summary cannot disagree on what "the best configuration" is.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from bench.report import metrics
+from bench.report.load import StudyData
+
+__all__ = [
+    "HYPERPARAMETERS",
+    "STATUSES",
+    "TOLERANCE",
+    "StudySummary",
+    "group_studies",
+    "searched_hyperparameters",
+    "summarize",
+]
+
+#: Hyperparameter columns of the runs table, in display order.
+HYPERPARAMETERS = (
+    "lr",
+    "beta1",
+    "beta2",
+    "eps",
+    "momentum",
+    "dampening",
+    "nesterov",
+    "weight_decay",
+    "amsgrad",
+    "decoupled",
+)
+STATUSES = ("complete", "diverged", "pruned", "failed")
+#: "Within tolerance of the best": 10 % of the best gap (an additive log10(1.1) on scores).
+TOLERANCE = math.log10(1.1)
+
+
+@dataclass(frozen=True)
+class StudySummary:
+    """What the report prints about one study."""
+
+    study: StudyData
+    task_label: str
+    optimizer_label: str
+    run_counts: dict[str, int]
+    trial_counts: dict[str, int]
+    best_trial: int | None
+    best_params: dict[str, Any]
+    best_score: float
+    best: dict[str, float]
+    """Convergence of the best configuration's seeds (``metrics.convergence``)."""
+    final_mean: float
+    final_std: float
+    final_iqr: float
+    best_diverged: int
+    best_roughness: float
+    roughness_median: float
+    """Median roughness over every finished, non-diverged run of the study."""
+    spread_median_std: float
+    """Median over configurations of the std of the final loss over seeds."""
+    divergence: metrics.Rate
+    onset: metrics.Onset
+    share_within: float
+    escape_best: metrics.Rate | None
+    escape_all: metrics.Rate | None
+    scores: pd.Series
+
+
+def searched_hyperparameters(runs: pd.DataFrame) -> list[str]:
+    """Hyperparameters that vary across the study's trials (η always), in display order."""
+    columns = []
+    for name in HYPERPARAMETERS:
+        if name not in runs:
+            continue
+        if name == "lr" or runs.groupby("trial")[name].first().nunique(dropna=True) > 1:
+            columns.append(name)
+    return columns
+
+
+def group_studies(studies: list[StudyData]) -> dict[str, dict[str, StudyData]]:
+    """Studies as ``{task label: {optimizer label: study}}``: the rows and columns of the tables.
+
+    A task label is the task's name, with the settings that tell its variants apart where several
+    studies ran the same task differently (``double_well (noise=0.5)``); an optimizer label is the
+    sweep's name, with the study's name added where two studies would share a cell.
+    """
+    variants: dict[str, dict[str, dict[str, Any]]] = {}
+    for study in studies:
+        key = json.dumps({**study.task_options, "steps": study.steps}, sort_keys=True, default=str)
+        variants.setdefault(study.task, {})[key] = {**study.task_options, "steps": study.steps}
+    labels: dict[tuple[str, str], str] = {}
+    for task, options in variants.items():
+        if len(options) == 1:
+            labels[(task, next(iter(options)))] = task
+            continue
+        keys = sorted({k for o in options.values() for k in o})
+        differing = [k for k in keys if len({json.dumps(o.get(k)) for o in options.values()}) > 1]
+        for key, values in options.items():
+            detail = ", ".join(f"{k}={_short(values.get(k))}" for k in differing)
+            labels[(task, key)] = f"{task} ({detail})"
+
+    cells: dict[str, dict[str, list[StudyData]]] = {}
+    for study in studies:
+        key = json.dumps({**study.task_options, "steps": study.steps}, sort_keys=True, default=str)
+        label = labels[(study.task, key)]
+        cells.setdefault(label, {}).setdefault(study.sweep_name, []).append(study)
+    grouped: dict[str, dict[str, StudyData]] = {}
+    for label in sorted(cells):
+        row: dict[str, StudyData] = {}
+        for optimizer in sorted(cells[label]):
+            shared = cells[label][optimizer]
+            for study in shared:
+                name = optimizer if len(shared) == 1 else f"{optimizer} ({study.name})"
+                row[name] = study
+        grouped[label] = row
+    return grouped
+
+
+def _short(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:g}"
+    return "none" if value is None else str(value)
+
+
+def summarize(study: StudyData, task_label: str, optimizer_label: str) -> StudySummary:
+    """Everything the report says about one study, from its runs and curves."""
+    runs = study.runs
+    run_counts = {s: int((runs["status"] == s).sum()) for s in STATUSES}
+    trial_status = runs.groupby("trial")["status"].agg(metrics._trial_status)
+    trial_counts = {s: int((trial_status == s).sum()) for s in STATUSES}
+    scores = metrics.trial_scores(runs, study.objective, study.f_ref) if len(runs) else pd.Series()
+
+    best = metrics.best_trial(runs) if len(runs) else None
+    best_runs = runs[runs["trial"] == best] if best is not None else runs.iloc[0:0]
+    ok = best_runs[best_runs["status"] != "diverged"]["final_loss"].to_numpy(float)
+    q75, q25 = np.percentile(ok, [75, 25]) if ok.size else (math.nan, math.nan)
+    params = (
+        {k: best_runs[k].iloc[0] for k in searched_hyperparameters(runs)}
+        if best is not None
+        else {}
+    )
+    rough_all = metrics.run_roughness(study.curves)
+    rough = rough_all[rough_all["trial"] == best]
+    spread = metrics.seed_spread(runs) if len(runs) else pd.DataFrame({"std": []})
+
+    escape_best = escape_all = None
+    if study.has_basins:
+        escape_best = metrics.escape_rate(best_runs)
+        escape_all = metrics.escape_rate(runs)
+    return StudySummary(
+        study=study,
+        task_label=task_label,
+        optimizer_label=optimizer_label,
+        run_counts=run_counts,
+        trial_counts=trial_counts,
+        best_trial=best,
+        best_params=params,
+        best_score=float(scores.get(best, math.nan)) if best is not None else math.nan,
+        best=metrics.convergence(best_runs),
+        final_mean=float(ok.mean()) if ok.size else math.nan,
+        final_std=float(ok.std(ddof=1)) if ok.size > 1 else math.nan,
+        final_iqr=float(q75 - q25),
+        best_diverged=int((best_runs["status"] == "diverged").sum()),
+        best_roughness=float(rough["roughness"].mean()) if len(rough) else math.nan,
+        roughness_median=float(rough_all["roughness"].median()) if len(rough_all) else math.nan,
+        spread_median_std=float(spread["std"].median()) if len(spread) else math.nan,
+        divergence=metrics.divergence_rate(runs),
+        onset=(
+            metrics.divergence_onset(runs) if "lr" in runs else metrics.Onset(math.nan, math.nan)
+        ),
+        share_within=metrics.share_within(scores.to_numpy(float), TOLERANCE),
+        escape_best=escape_best,
+        escape_all=escape_all,
+        scores=scores,
+    )
