@@ -261,10 +261,17 @@ def objective_vs_lr(summaries: Mapping[str, StudySummary]) -> Chart | None:
                 bar.ax.yaxis.set_minor_locator(NullLocator())
                 bar.set_label(_momentum_label(summary.study))
         axes[0].set_ylabel(_score_label(items[0][1].study))
+        marks = [
+            f"red crosses at the top are the {counts['diverged']} diverged trials"
+            if counts["diverged"]
+            else "no trial diverged",
+            f"hollow circles the {counts['pruned']} pruned ones at the loss they were stopped at"
+            if counts["pruned"]
+            else "none was pruned",
+        ]
         caption = (
             "Each trial's objective against the learning rate, coloured by 1 − β₁ (Adam) or "
-            f"1 − momentum (SGD); red crosses at the top are the {counts['diverged']} diverged "
-            f"trials, hollow circles the {counts['pruned']} pruned ones, the star the best."
+            f"1 − momentum (SGD), the star the best; {', '.join(marks)}."
         )
         return _chart(fig, caption)
 

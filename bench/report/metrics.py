@@ -90,7 +90,10 @@ def wilson_interval(k: int, n: int, z: float = Z95) -> tuple[float, float]:
     denom = 1 + z * z / n
     centre = (p + z * z / (2 * n)) / denom
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return (max(0.0, centre - half), min(1.0, centre + half))
+    # At 0/n and n/n the bounds are exactly 0 and 1; rounding would put them a hair inside.
+    low = 0.0 if k == 0 else max(0.0, centre - half)
+    high = 1.0 if k == n else min(1.0, centre + half)
+    return (low, high)
 
 
 def _rate(k: int, n: int) -> Rate:
@@ -173,7 +176,8 @@ def convergence(runs: pd.DataFrame) -> dict[str, float]:
     """
     ttt = time_to_target(runs)
     ok = runs[runs["status"].isin(("complete", "pruned"))]
-    per_step = (runs["wall_time"].astype(float) / runs["steps"].astype(float)).mean()
+    finished = runs[runs["status"].isin(FINISHED)]
+    per_step = (finished["wall_time"].astype(float) / finished["steps"].astype(float)).mean()
     ert_steps = ert(ttt["spent"].to_numpy(), ttt["reached"].to_numpy())
     return {
         "n": len(ttt),

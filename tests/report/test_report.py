@@ -1,0 +1,76 @@
+"""``build_report`` and ``python -m bench.report``: what they write, select and refuse."""
+
+from __future__ import annotations
+
+import inspect
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bench.report import ReportError, build_report
+from bench.report.__main__ import main
+
+
+def test_the_signature_is_the_one_the_cli_wires() -> None:
+    signature = inspect.signature(build_report)
+    assert list(signature.parameters) == ["results_dir", "reports_dir", "name", "studies"]
+    assert signature.parameters["name"].default == "default"
+    assert signature.parameters["studies"].default is None
+
+
+def test_writes_the_page_and_both_table_formats(report: Path) -> None:
+    assert report.name == "index.html" and report.parent.name == "default"
+    tables = report.parent / "tables"
+    names = {p.stem for p in tables.iterdir()}
+    assert names == {"final_loss", "steps_to_target", "divergence", "escape", "hyperparameters"}
+    for name in names:
+        assert (tables / f"{name}.tex").read_text().lstrip().startswith("%")
+        assert (tables / f"{name}.md").read_text().startswith("**")
+    assert not list(report.parent.glob(".index.html.*"))  # no partial file left behind
+
+
+def test_selected_studies_only_and_stale_tables_removed(
+    sweep_results: Path, tmp_path: Path
+) -> None:
+    reports = tmp_path / "reports"
+    build_report(sweep_results, reports, "pair", ["adam-double_well", "sgd-double_well"])
+    assert (reports / "pair" / "tables" / "escape.md").exists()
+    path = build_report(sweep_results, reports, "pair", ["sgd-rosenbrock"])
+    page = path.read_text()
+    assert "sgd-rosenbrock" in page and "adam-double_well" not in page
+    # Rosenbrock has no basins: the escape table of the earlier build is gone.
+    assert not (reports / "pair" / "tables" / "escape.md").exists()
+    assert "Performance profile" in page  # sections stay, with a note where they are empty
+
+
+def test_refusals_are_one_line(sweep_results: Path, tmp_path: Path) -> None:
+    with pytest.raises(ReportError, match="'nope' not found"):
+        build_report(sweep_results, tmp_path, studies=["nope"])
+    with pytest.raises(ReportError, match="no studies in results_dir"):
+        build_report(tmp_path / "empty", tmp_path)
+    with pytest.raises(ReportError, match="plain directory name"):
+        build_report(sweep_results, tmp_path, name="../x")
+
+
+def test_cli_prints_the_path(
+    sweep_results: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["--results", str(sweep_results), "--reports", str(tmp_path), "--name", "cli"]
+    assert main([*args, "sgd-double_well"]) == 0
+    assert capsys.readouterr().out.strip() == str(tmp_path / "cli" / "index.html")
+    assert main([*args, "nope"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("bench.report: ") and err.count("\n") == 1
+
+
+def test_python_dash_m_bench_report_runs(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "bench.report", "--results", str(tmp_path / "none")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 2
+    assert "no studies in results_dir" in result.stderr

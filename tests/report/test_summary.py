@@ -1,0 +1,55 @@
+"""Grouping studies into tasks × optimizers, and one study's summary."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+from bench.report.load import load_studies
+from bench.report.summary import group_studies, searched_hyperparameters, summarize
+
+
+def test_task_variants_are_labelled_by_what_tells_them_apart(sweep_results: Path) -> None:
+    grid = group_studies(load_studies(sweep_results))
+    assert {task: sorted(row) for task, row in grid.items()} == {
+        "double_well (noise=0)": ["adam", "sgd"],
+        "double_well (noise=0.5)": ["adam"],
+        "quadratic": ["sgd"],
+        "rosenbrock": ["adam", "sgd"],
+    }
+
+
+def test_two_studies_in_one_cell_keep_their_names(sweep_results: Path) -> None:
+    studies = load_studies(sweep_results, ["adam-double_well", "sgd-double_well"])
+    twin = studies[0].__class__(**{**studies[0].__dict__, "name": "adam-double_well-again"})
+    grid = group_studies([*studies, twin])
+    assert sorted(grid["double_well"]) == [
+        "adam (adam-double_well)",
+        "adam (adam-double_well-again)",
+        "sgd",
+    ]
+
+
+def test_summary_of_a_study_with_pruned_runs(sweep_results: Path) -> None:
+    (study,) = load_studies(sweep_results, ["adam-rosenbrock"])
+    summary = summarize(study, "rosenbrock", "adam")
+    runs = study.runs
+    assert summary.run_counts["pruned"] == int((runs["status"] == "pruned").sum()) > 0
+    assert summary.trial_counts["pruned"] * 3 == summary.run_counts["pruned"]
+    best = runs[runs["trial"] == summary.best_trial]
+    assert (best["status"] == "complete").all()
+    assert summary.best_params["lr"] == best["lr"].iloc[0]
+    assert set(summary.best_params) == {"lr", "beta1", "beta2", "eps"}
+    assert summary.final_mean == best["final_loss"].mean()
+    assert summary.escape_best is None  # Rosenbrock has no basins
+    assert 0 < summary.share_within <= 1
+    assert searched_hyperparameters(runs) == ["lr", "beta1", "beta2", "eps"]
+
+
+def test_summary_counts_failed_and_diverged_separately(sweep_results: Path) -> None:
+    (study,) = load_studies(sweep_results, ["sgd-rosenbrock"])
+    summary = summarize(study, "rosenbrock", "sgd")
+    assert summary.run_counts["failed"] == 1 and summary.trial_counts["failed"] == 1
+    assert summary.divergence.n == len(study.runs) - 1  # the failed run has no result
+    assert summary.divergence.k == summary.run_counts["diverged"]
+    assert not math.isnan(summary.onset.first)
