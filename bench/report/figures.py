@@ -110,6 +110,12 @@ def _log_axis(ax: object, which: str = "x") -> None:
     axis.set_minor_locator(NullLocator())
 
 
+def _legend(ax: object, **kwargs: object) -> None:
+    """A legend where something is labelled (matplotlib warns on an empty one)."""
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(**kwargs)
+
+
 def _gap_label(study: StudyData) -> str:
     return "loss − f*" if study.f_star is not None else "loss"
 
@@ -167,7 +173,7 @@ def loss_curves(
         if target is not None and target > 0:
             ax.axhline(target, color="0.3", linestyle="--", linewidth=1, label="target")
         ax.set_ylabel(_gap_label(first))
-        ax.legend(title=None, fontsize="small")
+        _legend(ax, title=None, fontsize="small")
         caption = (
             f"Loss {'gap to f* ' if first.f_star is not None else ''}of each optimizer's best "
             f"configuration over the steps: median over its seeds (up to {seeds}), band from "
@@ -180,7 +186,7 @@ def _trial_table(study: StudyData, scores: pd.Series) -> pd.DataFrame:
     """One row per non-failed trial: lr, β₁-like value, score, status, pruned loss score."""
     runs = study.runs[study.runs["status"] != "failed"]
     momentum = study.momentum_column
-    agg = {"lr": ("lr", "first"), "status": ("status", metrics._trial_status)}
+    agg = {"lr": ("lr", "first"), "status": ("status", metrics.trial_status)}
     if momentum:
         agg["momentum"] = (momentum, "first")
     table = runs.groupby("trial").agg(**agg)
@@ -254,7 +260,7 @@ def objective_vs_lr(summaries: Mapping[str, StudySummary]) -> Chart | None:
             ax.set_xlabel("learning rate η")
             ax.set_title(label)
             ax.set_ylim(low - pad, top + pad)
-            ax.legend(fontsize="x-small", loc="lower left")
+            _legend(ax, fontsize="x-small", loc="lower left")
             if colour_by:
                 bar = fig.colorbar(points, ax=ax, pad=0.01)
                 bar.ax.yaxis.set_major_formatter(FuncFormatter(_plain_ticks))
@@ -377,7 +383,7 @@ def _rate_plot(
     ax.set_ylim(-0.03, 1.03)
     ax.set_xlabel("learning rate η (binned)")
     ax.set_ylabel(ylabel)
-    ax.legend(fontsize="small")
+    _legend(ax, fontsize="small")
     return fig
 
 
@@ -482,7 +488,7 @@ def escape_vs_noise(points: pd.DataFrame, colours: Mapping[str, tuple]) -> Chart
             ax.set_ylim(-0.03, 1.03)
             ax.set_xlabel("gradient noise (task.noise, std)")
             ax.set_title(task)
-            ax.legend(fontsize="small")
+            _legend(ax, fontsize="small")
         axes[0].set_ylabel("escaped to the global basin")
         levels = points.groupby("task")["noise"].nunique()
         caption = (
@@ -522,7 +528,7 @@ def performance_profile(times: pd.DataFrame, colours: Mapping[str, tuple]) -> Ch
         ax.set_xlim(1.0, tau_max)
         ax.set_xlabel("τ (time to target over the fastest optimizer's)")
         ax.set_ylabel("ρ(τ): share of tasks")
-        ax.legend(fontsize="small")
+        _legend(ax, fontsize="small")
         unsolved = int((~np.isfinite(times.astype(float).fillna(math.inf))).all(axis=1).sum())
         caption = (
             f"Performance profiles over {len(times)} task(s): the share of tasks on which each "
@@ -593,7 +599,7 @@ def tunability_curves(
             ax.set_xlabel("trials k")
             ax.set_ylabel("best score after k trials")
             ax.set_title(task, fontsize="small")
-            ax.legend(fontsize="x-small")
+            _legend(ax, fontsize="x-small")
         for ax in axes[len(tasks) :]:
             ax.set_visible(False)
         fig.tight_layout()

@@ -14,10 +14,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 import pandas as pd
+
+if TYPE_CHECKING:
+    import optuna
 
 __all__ = [
     "FINISHED",
@@ -44,6 +47,7 @@ __all__ = [
     "steps_spent",
     "time_to_target",
     "trial_scores",
+    "trial_status",
     "wilson_interval",
 ]
 
@@ -220,7 +224,7 @@ def trial_scores(runs: pd.DataFrame, objective: str, f_ref: float = 0.0) -> pd.S
     per_trial = (
         runs[runs["status"] != "failed"]
         .groupby("trial")
-        .agg(objective=("objective", "first"), status=("status", lambda s: _trial_status(s)))
+        .agg(objective=("objective", "first"), status=("status", trial_status))
     )
     values = per_trial["objective"].to_numpy(float)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -235,7 +239,7 @@ def trial_scores(runs: pd.DataFrame, objective: str, f_ref: float = 0.0) -> pd.S
     return pd.Series(score, index=per_trial.index, name="score")
 
 
-def _trial_status(statuses: pd.Series) -> str:
+def trial_status(statuses: pd.Series) -> str:
     """A trial's status from its runs: failed, pruned, diverged (any seed), else complete."""
     values = set(statuses)
     for status in ("failed", "pruned", "diverged"):
@@ -429,7 +433,7 @@ def escape_rate(runs: pd.DataFrame) -> Rate:
 # --- hyperparameter importance ---------------------------------------------------------------
 
 
-def hyperparameter_importance(study: object, evaluator: str = "ped-anova") -> pd.Series:
+def hyperparameter_importance(study: optuna.Study, evaluator: str = "ped-anova") -> pd.Series:
     """Optuna's importance of each searched hyperparameter in a study (sums to 1).
 
     ``evaluator``: ``ped-anova`` (Watanabe et al. 2023: what matters to land in the top

@@ -136,8 +136,8 @@ def summarize(study: StudyData, task_label: str, optimizer_label: str) -> StudyS
     """Everything the report says about one study, from its runs and curves."""
     runs = study.runs
     run_counts = {s: int((runs["status"] == s).sum()) for s in STATUSES}
-    trial_status = runs.groupby("trial")["status"].agg(metrics._trial_status)
-    trial_counts = {s: int((trial_status == s).sum()) for s in STATUSES}
+    statuses = runs.groupby("trial")["status"].agg(metrics.trial_status)
+    trial_counts = {s: int((statuses == s).sum()) for s in STATUSES}
     scores = metrics.trial_scores(runs, study.objective, study.f_ref) if len(runs) else pd.Series()
 
     best = metrics.best_trial(runs) if len(runs) else None
@@ -155,7 +155,7 @@ def summarize(study: StudyData, task_label: str, optimizer_label: str) -> StudyS
 
     escape_best = escape_all = None
     if study.has_basins:
-        escape_best = metrics.escape_rate(best_runs)
+        escape_best = metrics.escape_rate(best_runs) if best is not None else None
         escape_all = metrics.escape_rate(runs)
     return StudySummary(
         study=study,

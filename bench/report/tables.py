@@ -174,6 +174,8 @@ def _divergence(summary: StudySummary) -> Cell:
 
 def _escape(summary: StudySummary) -> Cell:
     rate = summary.escape_best
+    if summary.study.has_basins and summary.best_trial is None:
+        return Cell("every trial diverged", "every trial diverged")
     if rate is None:
         return EMPTY
     if rate.n == 0:

@@ -5,12 +5,15 @@ from __future__ import annotations
 import inspect
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from omegaconf import DictConfig
 
 from bench.report import ReportError, build_report
 from bench.report.__main__ import main
+from bench.sweep import run_sweep
 
 
 def test_the_signature_is_the_one_the_cli_wires() -> None:
@@ -74,3 +77,24 @@ def test_python_dash_m_bench_report_runs(tmp_path: Path) -> None:
     )
     assert result.returncode == 2
     assert "no studies in results_dir" in result.stderr
+
+
+def test_a_study_where_every_trial_diverged(
+    small_config: Callable[..., DictConfig], tmp_path: Path
+) -> None:
+    run_sweep(
+        small_config(
+            "+sweep=sgd",
+            "task=double_well",
+            "sweep.n_trials=4",
+            "sweep.space.lr.low=20",
+            "sweep.space.lr.high=100",
+        )
+    )
+    path = build_report(tmp_path / "results", tmp_path / "reports")
+    page = path.read_text()
+    assert '<span class="s-diverged">4 diverged</span>' in page  # trials
+    assert "no complete trial with a finite objective" in page
+    tables = path.parent / "tables"
+    assert "every trial diverged" in (tables / "final_loss.md").read_text()
+    assert "100 % (8/8)" in (tables / "divergence.md").read_text()
