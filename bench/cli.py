@@ -5,20 +5,23 @@ from __future__ import annotations
 import sys
 import warnings
 from pathlib import Path
+from typing import Any
 
 import hydra
 import optuna
 from hydra import compose, initialize_config_dir
 from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.core.utils import JobReturn, JobStatus
+from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
-from bench.config import ConfigError, is_sweep, register, validate
+from bench.config import ConfigError, is_report, is_sweep, register, validate
 from bench.results import check_writable
 
-__all__ = ["main"]
+__all__ = ["MultirunReport", "main"]
 
 CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
-GROUPS = ("task", "optimizer", "sweep", "storage")
+GROUPS = ("task", "optimizer", "sweep", "storage", "report", "experiment")
 _PASS_THROUGH = ("--help", "-h", "--hydra-help", "--cfg", "-c", "--info", "--version")
 
 
@@ -87,18 +90,57 @@ def _one_line(error: BaseException) -> str:
 
 
 @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="config")
-def _hydra_main(cfg: DictConfig) -> None:
-    from bench.single import run_single
-    from bench.sweep import run_sweep
-
+def _hydra_main(cfg: DictConfig) -> str | None:
+    """Run the job: a report, a sweep (and its report) or a single run; returns its study."""
     try:
+        if is_report(cfg):
+            _report(cfg, cfg.report.name, cfg.report.studies)
+            return None
         if is_sweep(cfg):
-            run_sweep(cfg)
-        else:
-            run_single(cfg)
+            from bench.sweep import run_sweep
+
+            name = run_sweep(cfg).study_name
+            if cfg.auto_report:
+                _report(cfg, name, [name])
+            return name
+        from bench.single import run_single
+
+        return str(run_single(cfg).study.iloc[0])
     except ConfigError as error:
         print(f"bench: {error}", file=sys.stderr)
         raise SystemExit(2) from None
+
+
+def _report(cfg: DictConfig, name: str, studies: list[str] | None) -> None:
+    from bench.report import build_report
+
+    try:
+        check_writable(cfg.reports_dir, "reports_dir")
+    except ValueError as error:
+        raise ConfigError(str(error)) from None
+    try:
+        path = build_report(cfg.results_dir, cfg.reports_dir, name, studies)
+    except ValueError as error:
+        raise ConfigError(str(error)) from None
+    print(f"report in {path}")
+
+
+class MultirunReport(Callback):
+    """After a multirun (``+experiment=paper``), one report over the studies its jobs ran."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.studies: list[str] = []
+
+    def on_job_end(self, config: DictConfig, job_return: JobReturn, **kwargs: Any) -> None:
+        """Note the job's study."""
+        if job_return.status == JobStatus.COMPLETED and job_return.return_value:
+            self.studies.append(job_return.return_value)
+
+    def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        """Build the report over every study of the multirun."""
+        if self.studies:
+            _report(config, self.name, sorted(set(self.studies)))
 
 
 def main() -> None:

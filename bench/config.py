@@ -190,6 +190,8 @@ class Config:
     study_name: str | None = None
     results_dir: str = "results"
     reports_dir: str = "reports"
+    # Write or refresh a sweep's own report (reports/<study>/) when it ends.
+    auto_report: bool = True
     progress: bool = True
 
 

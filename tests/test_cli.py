@@ -76,3 +76,36 @@ def test_every_value_of_a_multirun_is_checked() -> None:
     with pytest.raises(ConfigError, match="optimizer.lr: -1.0"):
         check_arguments(["-m", "optimizer.lr=0.1,-1", "task=quadratic,rosenbrock"])
     check_arguments(["--multirun", "task=quadratic,rastrigin", "optimizer=adam,sgd"])
+
+
+def test_report_command_builds_the_html_and_tables_of_stored_studies(tmp_path: Path) -> None:
+    sweep = _bench("+sweep=sgd", "task=quadratic", "sweep.n_trials=4", "steps=50", cwd=tmp_path)
+    assert sweep.returncode == 0, sweep.stderr
+    assert "report in reports/sgd-quadratic/index.html" in sweep.stdout  # the sweep's own
+    done = _bench("+report=default", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    report = tmp_path / "reports" / "default"
+    assert "sgd-quadratic" in (report / "index.html").read_text()
+    assert list((report / "tables").glob("*.tex")) and list((report / "tables").glob("*.md"))
+
+
+def test_report_of_an_unknown_study_is_refused_in_one_line(tmp_path: Path) -> None:
+    done = _bench("+report=default", "report.studies=[nope]", cwd=tmp_path)
+    assert done.returncode == 2
+    assert len(done.stderr.strip().splitlines()) == 1 and "nope" in done.stderr
+
+
+def test_paper_experiment_is_a_multirun_of_both_sweeps_with_one_report() -> None:
+    from hydra import compose, initialize_config_dir
+
+    from bench.cli import CONF_DIR
+    from bench.config import register
+
+    register()
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        cfg = compose("config", ["+experiment=paper"], return_hydra_config=True)
+    assert str(cfg.hydra.mode).endswith("MULTIRUN")
+    params = cfg.hydra.sweeper.params
+    assert set(params["+sweep"].split(",")) == {"sgd", "adam"}
+    assert "logreg_digits" in params.task and "rosenbrock" in params.task
+    assert cfg.hydra.callbacks.report._target_ == "bench.cli.MultirunReport"
