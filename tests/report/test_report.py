@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import inspect
 import subprocess
 import sys
@@ -98,3 +99,17 @@ def test_a_study_where_every_trial_diverged(
     tables = path.parent / "tables"
     assert "every trial diverged" in (tables / "final_loss.md").read_text()
     assert "100 % (8/8)" in (tables / "divergence.md").read_text()
+
+
+def test_the_report_never_imports_the_engine(sweep_results: Path, tmp_path: Path) -> None:
+    code = (
+        "import sys\n"
+        "from bench.report import build_report\n"
+        f"build_report({str(sweep_results)!r}, {str(tmp_path)!r}, 'x', ['sgd-double_well'])\n"
+        "print(sorted(m for m in sys.modules if m.startswith(('bench.', 'torch'))))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
+    )
+    loaded = ast.literal_eval(result.stdout.strip().splitlines()[-1])
+    assert loaded and all(m.startswith("bench.report") for m in loaded), loaded
