@@ -50,6 +50,8 @@ _HYPER_TEX = {
     "dampening": r"\tau",
     "weight_decay": r"\lambda",
 }
+#: Hyperparameters shown as 1 − (1 − h) once they come close to 1.
+_NEAR_ONE = ("beta1", "beta2", "momentum", "dampening")
 _HYPER_TEXT = {
     "lr": "η",
     "beta1": "β₁",
@@ -199,8 +201,14 @@ def _hyper(summary: StudySummary) -> Cell:
             texts.append(f"{label_text}={value}")
             texes.append(f"{escape_latex(name)}={value}")
             continue
-        texts.append(f"{label_text}={_num_text(float(value))}")
-        texes.append(f"${label_tex}={_num_tex(float(value))}$")
+        value = float(value)
+        if name in _NEAR_ONE and 0.99 < value < 1:
+            # 0.99998 reads "1" at 3 digits: write 1 − (1 − β), as the search space samples it.
+            texts.append(f"{label_text}=1−{_num_text(1 - value)}")
+            texes.append(f"${label_tex}=1-{_num_tex(1 - value)}$")
+            continue
+        texts.append(f"{label_text}={_num_text(value)}")
+        texes.append(f"${label_tex}={_num_tex(value)}$")
     return Cell(", ".join(texts), ", ".join(texes))
 
 

@@ -142,3 +142,14 @@ def test_every_table_compiles_in_a_minimal_document(report: Path, tmp_path: Path
         result = _compile(tmp_path, name)
         assert result.returncode == 0, f"{name}.tex:\n{result.stdout[-2000:]}"
         assert (tmp_path / f"doc-{name}.pdf").stat().st_size > 1000
+
+
+def test_betas_close_to_one_are_written_as_one_minus() -> None:
+    from types import SimpleNamespace
+
+    from bench.report.tables import _hyper
+
+    summary = SimpleNamespace(best_trial=3, best_params={"lr": 0.01, "beta2": 0.99998})
+    cell = _hyper(summary)
+    assert cell.text == "η=0.01, β₂=1−2e-05"
+    assert cell.tex == r"$\eta=0.01$, $\beta_2=1-2 \times 10^{-5}$"
