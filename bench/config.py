@@ -119,11 +119,16 @@ class AdamConf:
 class StorageConf:
     """Where studies live. SQLite by default: a file under results_dir, no server."""
 
+    # sqlite, journal (several processes on one machine) or postgres (any number of machines).
     kind: str = "sqlite"
-    # null: sqlite:///<results_dir>/bench.db
+    # sqlite/postgres URL; null: sqlite:///<results_dir>/bench.db, or postgres from $url_env.
     url: str | None = None
-    # Seconds between a running trial's heartbeats; a trial silent for grace_period is failed
-    # and its configuration retried (null: 2 x heartbeat_interval).
+    # The environment variable holding the postgres URL (so its password stays out of configs).
+    url_env: str = "BENCH_STORAGE_URL"
+    # The journal file; null: <results_dir>/journal.log.
+    path: str | None = None
+    # Seconds between a running trial's heartbeats (sqlite, postgres); a trial silent for
+    # grace_period is failed and its configuration retried (null: 2 x heartbeat_interval).
     heartbeat_interval: int = 30
     grace_period: int | None = None
 

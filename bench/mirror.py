@@ -113,6 +113,19 @@ class SamplingMirror:
             self.memory.tell(trial.twin, value)
         self._mirrored.add(trial.trial_id)
 
+    def abandon(self, trial: Asked) -> None:
+        """Fail a trial asked beyond the study's total (another worker asked the same slot)."""
+        storage = self.study._storage
+        storage.set_trial_user_attr(trial.trial_id, "surplus", True)
+        storage.set_trial_state_values(trial.trial_id, state=TrialState.FAIL)
+        self.memory.tell(trial.twin, state=TrialState.FAIL)
+        self._mirrored.add(trial.trial_id)
+
+    def add_retries(self, retries: list[tuple[int, dict[str, Any]]]) -> None:
+        """Queue configurations to run again, each failed trial once."""
+        queued = {number for number, _ in self.retries}
+        self.retries += [(n, params) for n, params in retries if n not in queued]
+
 
 def _for_sampler(trial: FrozenTrial) -> FrozenTrial:
     """What the sampler and pruner read of a stored trial (its runs and curves left out)."""

@@ -13,6 +13,7 @@ import optuna
 import pandas as pd
 import torch
 
+from bench.storage import mask_url
 from bench.study import curves_frame, runs_frame
 
 __all__ = ["check_writable", "environment", "export_study", "study_dir", "summarize"]
@@ -79,7 +80,9 @@ def export_study(
     runs = runs_frame(study)
     runs.to_parquet(directory / "runs.parquet", index=False)
     curves_frame(study).to_parquet(directory / "curves.parquet", index=False)
-    (directory / "config.json").write_text(json.dumps(config, indent=2, default=str) + "\n")
+    # A storage URL given in the config keeps its password out of the file.
+    text = mask_url(json.dumps(config, indent=2, default=str))
+    (directory / "config.json").write_text(text + "\n")
     (directory / "environment.json").write_text(json.dumps(env, indent=2) + "\n")
     return runs
 

@@ -1,7 +1,14 @@
-"""The Optuna storage every study lives in: the single source of truth for results."""
+"""The Optuna storage every study lives in: the single source of truth for results.
+
+``sqlite`` (default): one file under results_dir, no server, one machine. ``journal``: Optuna's
+journal file, for several processes on one machine. ``postgres``: a PostgreSQL server, for any
+number of workers on any number of machines; its URL comes from an environment variable so that
+the password never lands in a config, a log, a result or a report.
+"""
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -11,21 +18,37 @@ from omegaconf import DictConfig
 
 from bench.config import ConfigError
 
-__all__ = ["STORAGES", "mask_url", "open_storage", "storage_url"]
+__all__ = ["STORAGES", "describe", "mask_url", "open_storage", "storage_url"]
 
-STORAGES = ("sqlite",)
+STORAGES = ("sqlite", "journal", "postgres")
 
 
 def storage_url(storage: DictConfig, results_dir: str | Path) -> str:
-    """The storage's URL; SQLite defaults to ``<results_dir>/bench.db``."""
+    """The storage's URL or journal path (may hold a password: show only ``mask_url`` of it)."""
+    if storage.kind == "journal":
+        path = storage.path or Path(results_dir) / "journal.log"
+        return str(Path(path).resolve())
     if storage.url:
         return str(storage.url)
+    if storage.kind == "postgres":
+        url = os.environ.get(storage.url_env)
+        if not url:
+            raise ConfigError(
+                f"storage=postgres needs its URL in ${storage.url_env}; allowed: "
+                f"export {storage.url_env}=postgresql+psycopg2://user:password@host/db"
+            )
+        return url
     return f"sqlite:///{Path(results_dir).resolve() / 'bench.db'}"
 
 
-def mask_url(url: str) -> str:
-    """The URL with any password replaced by ``***``."""
-    return re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", url)
+def mask_url(text: str) -> str:
+    """``text`` with the password of any URL in it replaced by ``***``."""
+    return re.sub(r"(://[^:/@\s]*:)[^@\s]*@", r"\1***@", text)
+
+
+def describe(storage: DictConfig, results_dir: str | Path) -> str:
+    """The storage as it may be shown: kind and masked URL or path."""
+    return f"{storage.kind} {mask_url(storage_url(storage, results_dir))}"
 
 
 def open_storage(storage: DictConfig, results_dir: str | Path) -> optuna.storages.BaseStorage:
@@ -36,18 +59,45 @@ def open_storage(storage: DictConfig, results_dir: str | Path) -> optuna.storage
         )
     url = storage_url(storage, results_dir)
     try:
+        if storage.kind == "journal":
+            return _journal(url)
         rdb = optuna.storages.RDBStorage(
             url,
             heartbeat_interval=storage.heartbeat_interval,
             grace_period=storage.grace_period,
-            engine_kwargs={"connect_args": {"timeout": 60}},
+            engine_kwargs=_engine_kwargs(url),
         )
-    except Exception as error:  # noqa: BLE001 - SQLAlchemy raises many kinds
-        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise ConfigError(f"storage {mask_url(url)} cannot be opened: {reason}") from None
+    except ConfigError:
+        raise
+    except Exception as error:  # noqa: BLE001 - SQLAlchemy and drivers raise many kinds
+        raise ConfigError(
+            f"storage {mask_url(url)} cannot be opened: {_reason(error)}; allowed: a reachable "
+            f"{storage.kind} storage"
+        ) from None
     if url.startswith("sqlite"):
         _fast_sqlite(rdb)
     return rdb
+
+
+def _journal(path: str) -> optuna.storages.JournalStorage:
+    from optuna.storages.journal import JournalFileBackend
+
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    return optuna.storages.JournalStorage(JournalFileBackend(path))
+
+
+def _engine_kwargs(url: str) -> dict:
+    if url.startswith("sqlite"):
+        return {"connect_args": {"timeout": 60}}
+    # A restarted server leaves dead pooled connections: test each one before use.
+    return {"pool_pre_ping": True, "connect_args": {"connect_timeout": 10}}
+
+
+def _reason(error: BaseException) -> str:
+    """The first informative line of a storage error, without any password."""
+    text = str(getattr(error, "orig", None) or error).strip()
+    line = next((ln.strip() for ln in text.splitlines() if ln.strip()), type(error).__name__)
+    return mask_url(line)
 
 
 def _fast_sqlite(storage: optuna.storages.RDBStorage) -> None:

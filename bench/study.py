@@ -21,9 +21,11 @@ __all__ = [
     "open_study",
     "recover_stale_trials",
     "runs_frame",
+    "surplus",
     "worker_id",
 ]
 
+_LIVE = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING)
 #: Bumped whenever what a trial stores changes; older studies are refused, not misread.
 SCHEMA_VERSION = 1
 #: Study keys that must match for a run to continue a study (the rest may change).
@@ -81,6 +83,35 @@ def open_study(
     return study
 
 
+def surplus(study: optuna.Study, trial_ids: Collection[int], n_trials: int) -> set[int]:
+    """Which of ``trial_ids`` (just created) are one too many: beyond the study's ``n_trials``,
+    a configuration another live trial already has, or a second retry of a failed trial.
+
+    Workers that asked at the same moment may together overshoot, and workers whose samplers
+    share a seed propose the same configurations; ordering the live trials by number, every
+    worker agrees on which ones are too many, and drops its own.
+    """
+    live = sorted(
+        (t for t in study.get_trials(deepcopy=False) if t.state in _LIVE),
+        key=lambda t: t.number,
+    )
+    owner: dict[tuple, str | None] = {}  # configuration or retried trial -> first worker
+    repeats: set[int] = set()
+    for trial in live:
+        worker = trial.user_attrs.get("worker")
+        keys = [("params", *sorted(trial.params.items()))] if trial.params else []
+        if "retry_of" in trial.user_attrs:
+            keys.append(("retry_of", trial.user_attrs["retry_of"]))
+        # A worker may repeat itself (a small discrete space); two workers may not.
+        if any(key in owner and owner[key] != worker for key in keys):
+            repeats.add(trial._trial_id)
+        for key in keys:
+            owner.setdefault(key, worker)
+    kept = [t for t in live if t._trial_id not in repeats]
+    beyond = {t._trial_id for t in kept[n_trials:]}
+    return (beyond | repeats) & set(trial_ids)
+
+
 def counts(study: optuna.Study) -> tuple[int, int]:
     """(finished trials: complete or pruned, trials running now)."""
     states = [t.state for t in study.get_trials(deepcopy=False)]
@@ -127,6 +158,7 @@ def recover_stale_trials(
         for trial in trials
         if trial.state == TrialState.FAIL
         and trial.number not in retried
+        and not trial.user_attrs.get("surplus")
         and set(trial.params) == set(names)
     ]
 
@@ -152,6 +184,8 @@ def _trial_rows(name: str, meta: Mapping[str, Any], trial: FrozenTrial) -> list[
         "optimizer": meta.get("optimizer"),
         **trial.user_attrs.get("hyperparameters", {}),
     }
+    if trial.state == TrialState.FAIL and trial.user_attrs.get("surplus"):
+        return []
     if trial.state == TrialState.FAIL:
         return [{**base, "seed": None, "status": "failed"}]
     if trial.state not in (TrialState.COMPLETE, TrialState.PRUNED):

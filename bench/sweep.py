@@ -16,13 +16,17 @@ from bench.results import environment, export_study, study_dir
 from bench.samplers import grid_size, make_sampler, resume_seed
 from bench.space import distributions, hyperparameters, parse_space
 from bench.storage import open_storage
-from bench.study import counts, open_study, recover_stale_trials
+from bench.study import counts, open_study, recover_stale_trials, surplus
 from bench.tasks import make_task
 from bench.trials import run_trials
 
 __all__ = ["PRUNERS", "run_sweep", "validate_sweep"]
 
 PRUNERS = ("none", "median", "successive_halving")
+#: Seconds between looks at other workers' trials once none is left to ask.
+WAIT_SECONDS = 1.0
+#: Batches in a row whose every trial another worker already had, before giving up.
+MAX_IDLE_BATCHES = 50
 
 
 def validate_sweep(cfg: DictConfig) -> None:
@@ -102,19 +106,40 @@ def run_sweep(cfg: DictConfig) -> optuna.Study:
         batch_size=sweep.batch_size,
     )
     mirror = SamplingMirror(study, sampler, _pruner(sweep.pruner))
-    mirror.retries = retries
+    mirror.add_retries(retries)
 
     finished, _ = counts(study)
     trial_work = cfg.seeds * cfg.steps
-    started, engine_seconds = time.perf_counter(), 0.0
+    started, engine_seconds, idle = time.perf_counter(), 0.0, 0
     with progress_bar(cfg, total=n_trials, initial=finished, desc=study_name, unit="trial") as bar:
         while True:
             finished, running = counts(study)
             todo = n_trials - finished - running
             if todo <= 0:
-                break
+                if finished >= n_trials or running == 0:
+                    break
+                # Other workers' trials are in flight: wait, and take over those of the dead.
+                time.sleep(WAIT_SECONDS)
+                mirror.add_retries(recover_stale_trials(study, dists))
+                continue
             mirror.sync()
             trials = mirror.ask(dists, min(sweep.batch_size, todo))
+            extra = surplus(study, [t.trial_id for t in trials], n_trials)
+            for trial in trials:
+                if trial.trial_id in extra:
+                    mirror.abandon(trial)
+            if extra:
+                # Another worker proposes what this one does (same seed, same history): diverge.
+                mirror.memory.sampler.reseed_rng()
+            trials = [t for t in trials if t.trial_id not in extra]
+            idle = 0 if trials else idle + 1
+            if idle > MAX_IDLE_BATCHES:
+                raise ConfigError(
+                    f"study {study_name!r}: other workers run every configuration this one "
+                    f"proposes; allowed: a larger sweep.space, or fewer workers"
+                )
+            if not trials:
+                continue
             settings = [{**fixed, **hyperparameters(specs, t.params)} for t in trials]
             engine_seconds += run_trials(
                 mirror,
