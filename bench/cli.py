@@ -92,6 +92,7 @@ def _one_line(error: BaseException) -> str:
 @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="config")
 def _hydra_main(cfg: DictConfig) -> str | None:
     """Run the job: a report, a sweep (and its report) or a single run; returns its study."""
+    _quiet_optuna()  # again: launchers may run the job in another process
     try:
         if is_report(cfg):
             _report(cfg, cfg.report.name, cfg.report.studies)
@@ -143,12 +144,17 @@ class MultirunReport(Callback):
             _report(config, self.name, sorted(set(self.studies)))
 
 
-def main() -> None:
-    """``python -m bench``: check the arguments, then run through Hydra."""
+def _quiet_optuna() -> None:
+    """Optuna's info logs and its warnings about what bench does on purpose, off."""
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     # bench drives heartbeats itself (ask-and-tell), which Optuna does not expect.
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
     warnings.filterwarnings("ignore", message="Heartbeat of storage is supposed to be used")
+
+
+def main() -> None:
+    """``python -m bench``: check the arguments, then run through Hydra."""
+    _quiet_optuna()
     argv = sys.argv[1:]
     if not any(a in _PASS_THROUGH or a.startswith("hydra.") for a in argv):
         try:

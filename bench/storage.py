@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import time
 from pathlib import Path
 
 import optuna
@@ -61,12 +62,7 @@ def open_storage(storage: DictConfig, results_dir: str | Path) -> optuna.storage
     try:
         if storage.kind == "journal":
             return _journal(url)
-        rdb = optuna.storages.RDBStorage(
-            url,
-            heartbeat_interval=storage.heartbeat_interval,
-            grace_period=storage.grace_period,
-            engine_kwargs=_engine_kwargs(url),
-        )
+        rdb = _rdb(url, storage)
     except ConfigError:
         raise
     except Exception as error:  # noqa: BLE001 - SQLAlchemy and drivers raise many kinds
@@ -77,6 +73,24 @@ def open_storage(storage: DictConfig, results_dir: str | Path) -> optuna.storage
     if url.startswith("sqlite"):
         _fast_sqlite(rdb)
     return rdb
+
+
+def _rdb(url: str, storage: DictConfig) -> optuna.storages.RDBStorage:
+    """The RDB storage; a fresh database that another process is creating at the same moment
+    (parallel jobs of a multirun) is opened again once that one is done."""
+    for attempt in range(5):
+        try:
+            return optuna.storages.RDBStorage(
+                url,
+                heartbeat_interval=storage.heartbeat_interval,
+                grace_period=storage.grace_period,
+                engine_kwargs=_engine_kwargs(url),
+            )
+        except Exception as error:  # noqa: BLE001 - SQLAlchemy raises many kinds
+            if "already exists" not in str(error) or attempt == 4:
+                raise
+            time.sleep(0.2 * (attempt + 1))
+    raise AssertionError("unreachable")
 
 
 def _journal(path: str) -> optuna.storages.JournalStorage:

@@ -169,7 +169,9 @@ def run_sweep(cfg: DictConfig) -> optuna.Study:
         f"best {_best_value(study):.6g}"
     )
     best = _best_trial(study)
-    if best is not None:
+    if best is not None and not math.isfinite(best.value):
+        print("every trial diverged: no best configuration (see runs.parquet, diverged_step)")
+    elif best is not None:
         values = {**best.params, **best.user_attrs["hyperparameters"]}
         shown = ", ".join(
             f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
