@@ -17,6 +17,7 @@ from omegaconf import DictConfig
 
 from bench.config import ConfigError, is_report, is_sweep, register, validate
 from bench.results import check_writable
+from bench.storage import STORAGE_ERRORS, error_line
 
 __all__ = ["MultirunReport", "main"]
 
@@ -110,6 +111,13 @@ def _hydra_main(cfg: DictConfig) -> str | None:
     except ConfigError as error:
         print(f"bench: {error}", file=sys.stderr)
         raise SystemExit(2) from None
+    except STORAGE_ERRORS as error:
+        print(
+            f"bench: the storage failed during the run ({error_line(error)}); re-run the same "
+            "command to resume: finished trials are kept, this run's unfinished ones retried",
+            file=sys.stderr,
+        )
+        raise SystemExit(3) from None
 
 
 def _report(cfg: DictConfig, name: str, studies: list[str] | None) -> None:

@@ -19,9 +19,19 @@ from omegaconf import DictConfig
 
 from bench.config import ConfigError
 
-__all__ = ["STORAGES", "describe", "mask_url", "open_storage", "storage_url"]
+__all__ = [
+    "STORAGE_ERRORS",
+    "STORAGES",
+    "describe",
+    "error_line",
+    "mask_url",
+    "open_storage",
+    "storage_url",
+]
 
 STORAGES = ("sqlite", "journal", "postgres")
+#: What a storage raises when its server or file fails under a running sweep.
+STORAGE_ERRORS = (optuna.exceptions.StorageInternalError, sqlalchemy.exc.SQLAlchemyError, OSError)
 
 
 def storage_url(storage: DictConfig, results_dir: str | Path) -> str:
@@ -67,7 +77,7 @@ def open_storage(storage: DictConfig, results_dir: str | Path) -> optuna.storage
         raise
     except Exception as error:  # noqa: BLE001 - SQLAlchemy and drivers raise many kinds
         raise ConfigError(
-            f"storage {mask_url(url)} cannot be opened: {_reason(error)}; allowed: a reachable "
+            f"storage {mask_url(url)} cannot be opened: {error_line(error)}; allowed: a reachable "
             f"{storage.kind} storage"
         ) from None
     if url.startswith("sqlite"):
@@ -107,7 +117,7 @@ def _engine_kwargs(url: str) -> dict:
     return {"pool_pre_ping": True, "connect_args": {"connect_timeout": 10}}
 
 
-def _reason(error: BaseException) -> str:
+def error_line(error: BaseException) -> str:
     """The first informative line of a storage error, without any password."""
     text = str(getattr(error, "orig", None) or error).strip()
     line = next((ln.strip() for ln in text.splitlines() if ln.strip()), type(error).__name__)

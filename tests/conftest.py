@@ -1,9 +1,17 @@
-"""Shared fixtures: a composed configuration whose outputs go to a temporary directory."""
+"""Shared fixtures: composed configurations writing to temporary directories, and a PostgreSQL
+server of the tests' own."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import glob
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from hydra import compose, initialize_config_dir
@@ -75,3 +83,65 @@ def torch_optim_run() -> Callable[..., tuple]:
         return torch.stack([*losses, final]), x.detach().clone()
 
     return _run
+
+
+PASSWORD = "s3cret-pw"
+
+
+def _postgres_binary(name: str) -> str | None:
+    found = shutil.which(name) or sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
+    return found if isinstance(found, str) else (found[-1] if found else None)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def postgres_server() -> Iterator[SimpleNamespace]:
+    """A PostgreSQL server on loopback in a temporary directory, run by an unprivileged user:
+    ``.url`` (with its password) and ``.restart()``."""
+    initdb, pg_ctl = _postgres_binary("initdb"), _postgres_binary("pg_ctl")
+    if not initdb or not pg_ctl:
+        pytest.skip("no PostgreSQL server binaries (Debian's postgresql); .ci/run installs them")
+    # Not under pytest's root-only temporary directory: the server's user must reach it.
+    root = Path(tempfile.mkdtemp(prefix="bench-pg-"))
+    data, password_file = root / "data", root / "password"
+    password_file.write_text(PASSWORD + "\n")
+    user = [] if os.getuid() != 0 else ["runuser", "-u", "postgres", "--"]
+    if os.getuid() == 0:
+        shutil.chown(root, "postgres")
+        shutil.chown(password_file, "postgres")
+    port = _free_port()
+    run = lambda *cmd: subprocess.run([*user, *cmd], capture_output=True, text=True)  # noqa: E731
+    done = run(
+        initdb, "-D", data, "-U", "bench", "-A", "scram-sha-256", f"--pwfile={password_file}"
+    )
+    if done.returncode != 0:
+        pytest.skip(f"initdb failed: {done.stderr.strip().splitlines()[-1]}")
+    options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1"
+    start = (pg_ctl, "-D", data, "-o", options, "-l", root / "log", "-w", "start")
+    done = run(*start)
+    if done.returncode != 0:
+        pytest.skip(f"PostgreSQL did not start: {done.stderr.strip()}")
+    url = f"postgresql+psycopg2://bench:{PASSWORD}@127.0.0.1:{port}/postgres"
+
+    def restart() -> None:
+        done = run(
+            pg_ctl, "-D", data, "-o", options, "-l", root / "log", "-m", "fast", "-w", "restart"
+        )
+        assert done.returncode == 0, done.stderr
+
+    try:
+        yield SimpleNamespace(url=url, restart=restart)
+    finally:
+        run(pg_ctl, "-D", data, "-m", "immediate", "stop")
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def postgres(postgres_server: SimpleNamespace) -> str:
+    """The URL of the tests' PostgreSQL server, password included."""
+    return postgres_server.url

@@ -2,25 +2,20 @@
 
 from __future__ import annotations
 
-import glob
 import os
-import shutil
 import signal
-import socket
 import subprocess
 import sys
-import tempfile
 import time
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import optuna
 import pytest
 from optuna.trial import TrialState
 
 REPO = Path(__file__).resolve().parent.parent
-PASSWORD = "s3cret-pw"
 
 
 def _bench(*args: str, cwd: Path, env: dict | None = None) -> subprocess.Popen:
@@ -33,51 +28,6 @@ def _bench(*args: str, cwd: Path, env: dict | None = None) -> subprocess.Popen:
         cwd=cwd,
         env=environment,
     )
-
-
-def _postgres_binary(name: str) -> str | None:
-    found = shutil.which(name) or sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
-    return found if isinstance(found, str) else (found[-1] if found else None)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def postgres() -> Iterator[str]:
-    """A PostgreSQL server on loopback in a temporary directory, run by an unprivileged user."""
-    initdb, pg_ctl = _postgres_binary("initdb"), _postgres_binary("pg_ctl")
-    if not initdb or not pg_ctl:
-        pytest.skip("no PostgreSQL server binaries (Debian's postgresql); .ci/run installs them")
-    # Not under pytest's root-only temporary directory: the server's user must reach it.
-    root = Path(tempfile.mkdtemp(prefix="bench-pg-"))
-    data, password_file = root / "data", root / "password"
-    password_file.write_text(PASSWORD + "\n")
-    user = [] if os.getuid() != 0 else ["runuser", "-u", "postgres", "--"]
-    if os.getuid() == 0:
-        shutil.chown(root, "postgres")
-        shutil.chown(password_file, "postgres")
-    port = _free_port()
-    run = lambda *cmd: subprocess.run([*user, *cmd], capture_output=True, text=True)  # noqa: E731
-    done = run(
-        initdb, "-D", data, "-U", "bench", "-A", "scram-sha-256", f"--pwfile={password_file}"
-    )
-    if done.returncode != 0:
-        pytest.skip(f"initdb failed: {done.stderr.strip().splitlines()[-1]}")
-    options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1"
-    start = (pg_ctl, "-D", data, "-o", options, "-l", root / "log", "-w", "start")
-    done = run(*start)
-    if done.returncode != 0:
-        pytest.skip(f"PostgreSQL did not start: {done.stderr.strip()}")
-    url = f"postgresql+psycopg2://bench:{PASSWORD}@127.0.0.1:{port}/postgres"
-    try:
-        yield url
-    finally:
-        run(pg_ctl, "-D", data, "-m", "immediate", "stop")
-        shutil.rmtree(root, ignore_errors=True)
 
 
 def _kill_one_worker_mid_population(tmp_path: Path, storage: list[str], env: dict) -> None:
@@ -159,18 +109,19 @@ def test_postgres_four_workers_one_killed_complete_exactly_n_trials(
 
 
 def test_the_password_is_in_no_output_result_or_report(tmp_path: Path, postgres: str) -> None:
+    password = urlsplit(postgres).password
     env = {"BENCH_STORAGE_URL": postgres}
     args = ("+sweep=sgd", "storage=postgres", "study_name=secret", "sweep.n_trials=3", "steps=20")
     done = _bench(*args, cwd=tmp_path, env=env)
     out, err = done.communicate(timeout=300)
     assert done.returncode == 0, err
-    assert PASSWORD not in out + err
+    assert password not in out + err
     written = [p for p in tmp_path.rglob("*") if p.is_file()]
     assert any(p.name == "index.html" for p in written) and any(
         p.suffix == ".json" for p in written
     )
     for path in written:
-        assert PASSWORD.encode() not in path.read_bytes(), path
+        assert password.encode() not in path.read_bytes(), path
 
 
 @pytest.mark.parametrize(
@@ -208,3 +159,49 @@ def test_postgres_without_its_url_is_refused_in_one_line(tmp_path: Path) -> None
         "bench: storage=postgres needs its URL in $BENCH_STORAGE_URL; allowed: "
         "export BENCH_STORAGE_URL=postgresql+psycopg2://user:password@host/db"
     )
+
+
+def test_a_postgres_restart_mid_sweep_loses_nothing(tmp_path: Path, postgres_server) -> None:
+    env = {"BENCH_STORAGE_URL": postgres_server.url}
+    args = (
+        "+sweep=adam",
+        "storage=postgres",
+        "study_name=restarted",
+        "task=rosenbrock",
+        "steps=2000",
+        "sweep.n_trials=16",
+        "sweep.batch_size=2",
+        "progress=false",
+        "auto_report=false",
+    )
+    worker = _bench(*args, cwd=tmp_path, env=env)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        trials = (
+            optuna.load_study(study_name="restarted", storage=postgres_server.url).trials
+            if _exists(postgres_server.url, "restarted")
+            else []
+        )
+        if sum(t.state == TrialState.COMPLETE for t in trials) >= 2:
+            break
+        time.sleep(0.05)
+    before = {
+        t.number: t.params
+        for t in optuna.load_study(study_name="restarted", storage=postgres_server.url).trials
+        if t.state == TrialState.COMPLETE
+    }
+    postgres_server.restart()
+    _, err = worker.communicate(timeout=300)
+    # The worker either rode over the restart or stopped with one clear line.
+    assert worker.returncode == 0 or len(err.strip().splitlines()) == 1, err
+    rerun = _bench(*args, cwd=tmp_path, env=env)
+    _, err = rerun.communicate(timeout=300)
+    assert rerun.returncode == 0, err
+    study = optuna.load_study(study_name="restarted", storage=postgres_server.url)
+    complete = {t.number: t.params for t in study.trials if t.state == TrialState.COMPLETE}
+    assert len(complete) == 16
+    assert {n: complete[n] for n in before} == before
+
+
+def _exists(url: str, name: str) -> bool:
+    return name in optuna.get_all_study_names(storage=url)
