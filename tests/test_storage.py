@@ -205,3 +205,21 @@ def test_a_postgres_restart_mid_sweep_loses_nothing(tmp_path: Path, postgres_ser
 
 def _exists(url: str, name: str) -> bool:
     return name in optuna.get_all_study_names(storage=url)
+
+
+def test_a_full_results_directory_is_one_line(tmp_path: Path) -> None:
+    tiny = tmp_path / "tiny"
+    tiny.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(tiny)], capture_output=True
+    )
+    if mounted.returncode != 0:
+        pytest.skip("cannot mount a small tmpfs here (needs root): no full disk to test with")
+    try:
+        done = _bench("+sweep=adam", f"results_dir={tiny / 'results'}", cwd=tmp_path)
+        _, err = done.communicate(timeout=120)
+    finally:
+        subprocess.run(["umount", str(tiny)], capture_output=True)
+    assert done.returncode in (2, 3)
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and "full" in lines[0], err

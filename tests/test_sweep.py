@@ -321,3 +321,13 @@ def test_multirun_gives_each_combination_its_own_study(tmp_path: Path) -> None:
     assert sorted(names) == ["adam-quadratic", "adam-rosenbrock", "sgd-quadratic", "sgd-rosenbrock"]
     for name in names:
         assert len(pd.read_parquet(tmp_path / "results" / name / "runs.parquet")) == 2 * 3
+
+
+def test_a_study_from_another_schema_is_refused_and_left_intact(small_config) -> None:
+    cfg = small_config("+sweep=adam", "sweep.n_trials=2")
+    study = run_sweep(cfg)
+    stored = dict(study.user_attrs["bench"], schema=0)
+    study.set_user_attr("bench", stored)
+    with pytest.raises(ConfigError, match="written by bench schema 0, this is schema 1"):
+        run_sweep(small_config("+sweep=adam", "sweep.n_trials=4"))
+    assert _states(study) == ["COMPLETE"] * 2
