@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 import warnings
 from collections.abc import Sequence
@@ -50,6 +51,16 @@ def make_sampler(
             return _GridSampler(grid(specs, grid_points), seed=seed)
         # CMA-ES handles float and int parameters; categorical ones fall back to random sampling.
         return optuna.samplers.CmaEsSampler(seed=seed, warn_independent_sampling=False)
+
+
+class _QuietRepeats(logging.Filter):
+    """Drops Optuna's warning that a grid is exhausted: the sweep drops such repeats itself."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "re-evaluating a configuration" not in record.getMessage()
+
+
+logging.getLogger("optuna.samplers._grid").addFilter(_QuietRepeats())
 
 
 class _GridSampler(optuna.samplers.GridSampler):

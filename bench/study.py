@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import socket
@@ -95,18 +96,16 @@ def surplus(study: optuna.Study, trial_ids: Collection[int], n_trials: int) -> s
         (t for t in study.get_trials(deepcopy=False) if t.state in _LIVE),
         key=lambda t: t.number,
     )
-    owner: dict[tuple, str | None] = {}  # configuration or retried trial -> first worker
+    # A configuration run again gives the same runs (same seeds, same draws): pure waste.
+    seen: set[tuple] = set()  # configurations, and failed trials being retried
     repeats: set[int] = set()
     for trial in live:
-        worker = trial.user_attrs.get("worker")
-        keys = [("params", *sorted(trial.params.items()))] if trial.params else []
+        keys = {("params", *sorted(trial.params.items()))} if trial.params else set()
         if "retry_of" in trial.user_attrs:
-            keys.append(("retry_of", trial.user_attrs["retry_of"]))
-        # A worker may repeat itself (a small discrete space); two workers may not.
-        if any(key in owner and owner[key] != worker for key in keys):
+            keys.add(("retry_of", trial.user_attrs["retry_of"]))
+        if keys & seen:
             repeats.add(trial._trial_id)
-        for key in keys:
-            owner.setdefault(key, worker)
+        seen |= keys
     kept = [t for t in live if t._trial_id not in repeats]
     beyond = {t._trial_id for t in kept[n_trials:]}
     return (beyond | repeats) & set(trial_ids)
@@ -149,7 +148,9 @@ def recover_stale_trials(
     storage = study._storage
     for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
         if not _alive(trial):
-            storage.set_trial_state_values(trial._trial_id, state=TrialState.FAIL)
+            # Another worker may fail it first.
+            with contextlib.suppress(optuna.exceptions.UpdateFinishedTrialError):
+                storage.set_trial_state_values(trial._trial_id, state=TrialState.FAIL)
     optuna.storages.fail_stale_trials(study)  # trials whose heartbeat stopped, where enabled
     trials = study.get_trials(deepcopy=False)
     retried = {t.user_attrs.get("retry_of") for t in trials}

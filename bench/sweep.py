@@ -25,7 +25,7 @@ __all__ = ["PRUNERS", "run_sweep", "validate_sweep"]
 PRUNERS = ("none", "median", "successive_halving")
 #: Seconds between looks at other workers' trials once none is left to ask.
 WAIT_SECONDS = 1.0
-#: Batches in a row whose every trial another worker already had, before giving up.
+#: Batches in a row whose every trial was a repeat, before giving up.
 MAX_IDLE_BATCHES = 50
 
 
@@ -129,14 +129,16 @@ def run_sweep(cfg: DictConfig) -> optuna.Study:
                 if trial.trial_id in extra:
                     mirror.abandon(trial)
             if extra:
-                # Another worker proposes what this one does (same seed, same history): diverge.
+                # A repeat (another worker with the same seed and history, or a sampler that has
+                # seen it all): draw differently from now on.
                 mirror.memory.sampler.reseed_rng()
             trials = [t for t in trials if t.trial_id not in extra]
             idle = 0 if trials else idle + 1
-            if idle > MAX_IDLE_BATCHES:
+            if idle > MAX_IDLE_BATCHES and not counts(study)[1]:
                 raise ConfigError(
-                    f"study {study_name!r}: other workers run every configuration this one "
-                    f"proposes; allowed: a larger sweep.space, or fewer workers"
+                    f"study {study_name!r}: every configuration the sampler proposes has run "
+                    f"already (or runs in another worker); allowed: a larger sweep.space or a "
+                    f"smaller sweep.n_trials"
                 )
             if not trials:
                 continue
