@@ -181,7 +181,7 @@ def run_sweep(cfg: DictConfig) -> optuna.Study:
             if k in best.params or k not in fixed
         )
         print(f"best trial {best.number}: {shown}")
-    if seconds > 0:
+    if engine_seconds > 0:  # some trial ran in this session
         other = seconds - engine_seconds
         print(
             f"time {seconds:.1f} s: engine {engine_seconds:.1f} s, Optuna sampling and storage "
