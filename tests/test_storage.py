@@ -14,20 +14,9 @@ from urllib.parse import urlsplit
 import optuna
 import pytest
 from optuna.trial import TrialState
+from processes import bench_process
 
 REPO = Path(__file__).resolve().parent.parent
-
-
-def _bench(*args: str, cwd: Path, env: dict | None = None) -> subprocess.Popen:
-    environment = {**os.environ, "PYTHONPATH": str(REPO), **(env or {})}
-    return subprocess.Popen(
-        [sys.executable, "-m", "bench", *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        cwd=cwd,
-        env=environment,
-    )
 
 
 def _kill_one_worker_mid_population(tmp_path: Path, storage: list[str], env: dict) -> None:
@@ -45,7 +34,7 @@ def _kill_one_worker_mid_population(tmp_path: Path, storage: list[str], env: dic
         "progress=false",
         "auto_report=false",
     )
-    workers = [_bench(*args, cwd=tmp_path, env=env) for _ in range(4)]
+    workers = [bench_process(*args, cwd=tmp_path, env=env) for _ in range(4)]
     victim = workers[0]
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
@@ -116,7 +105,7 @@ def test_the_password_is_in_no_output_result_or_report(tmp_path: Path, postgres:
     password = urlsplit(postgres).password
     env = {"BENCH_STORAGE_URL": postgres}
     args = ("+sweep=sgd", "storage=postgres", "study_name=secret", "sweep.n_trials=3", "steps=20")
-    done = _bench(*args, cwd=tmp_path, env=env)
+    done = bench_process(*args, cwd=tmp_path, env=env)
     out, err = done.communicate(timeout=300)
     assert done.returncode == 0, err
     assert password not in out + err
@@ -140,7 +129,9 @@ def test_a_wrong_password_or_unreachable_server_is_one_line(
 ) -> None:
     port = postgres.rsplit(":", 1)[1].split("/")[0]
     env = {"BENCH_STORAGE_URL": url.format(port=port)}
-    done = _bench("+sweep=adam", "storage=postgres", "sweep.n_trials=2", cwd=tmp_path, env=env)
+    done = bench_process(
+        "+sweep=adam", "storage=postgres", "sweep.n_trials=2", cwd=tmp_path, env=env
+    )
     _, err = done.communicate(timeout=120)
     assert done.returncode == 2
     lines = err.strip().splitlines()
@@ -178,7 +169,7 @@ def test_a_postgres_restart_mid_sweep_loses_nothing(tmp_path: Path, postgres_ser
         "progress=false",
         "auto_report=false",
     )
-    worker = _bench(*args, cwd=tmp_path, env=env)
+    worker = bench_process(*args, cwd=tmp_path, env=env)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         trials = (
@@ -198,7 +189,7 @@ def test_a_postgres_restart_mid_sweep_loses_nothing(tmp_path: Path, postgres_ser
     _, err = worker.communicate(timeout=300)
     # The worker either rode over the restart or stopped with one clear line.
     assert worker.returncode == 0 or len(err.strip().splitlines()) == 1, err
-    rerun = _bench(*args, cwd=tmp_path, env=env)
+    rerun = bench_process(*args, cwd=tmp_path, env=env)
     _, err = rerun.communicate(timeout=300)
     assert rerun.returncode == 0, err
     study = optuna.load_study(study_name="restarted", storage=postgres_server.url)
@@ -220,7 +211,7 @@ def test_a_full_results_directory_is_one_line(tmp_path: Path) -> None:
     if mounted.returncode != 0:
         pytest.skip("cannot mount a small tmpfs here (needs root): no full disk to test with")
     try:
-        done = _bench("+sweep=adam", f"results_dir={tiny / 'results'}", cwd=tmp_path)
+        done = bench_process("+sweep=adam", f"results_dir={tiny / 'results'}", cwd=tmp_path)
         _, err = done.communicate(timeout=120)
     finally:
         subprocess.run(["umount", str(tiny)], capture_output=True)
@@ -243,7 +234,7 @@ def test_workers_sharing_a_study_repeat_no_configuration(tmp_path: Path, sampler
         "progress=false",
         "auto_report=false",
     )
-    workers = [_bench(*args, cwd=tmp_path) for _ in range(3)]
+    workers = [bench_process(*args, cwd=tmp_path) for _ in range(3)]
     for worker in workers:
         _, err = worker.communicate(timeout=300)
         assert worker.returncode == 0, err

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import math
-import os
 import signal
 import sqlite3
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -14,12 +12,12 @@ from pathlib import Path
 import optuna
 import pandas as pd
 import pytest
+from processes import bench_process
 
 from bench.cli import check_arguments, main
 from bench.config import ConfigError
 from bench.sweep import run_sweep
 
-REPO = Path(__file__).resolve().parent.parent
 RUN_FIELDS = {
     "study",
     "trial",
@@ -40,18 +38,6 @@ RUN_FIELDS = {
 }
 
 
-def _bench(*args: str, cwd: Path) -> subprocess.Popen:
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    return subprocess.Popen(
-        [sys.executable, "-m", "bench", *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        cwd=cwd,
-        env=env,
-    )
-
-
 def _load(results: Path, name: str) -> optuna.Study:
     return optuna.load_study(study_name=name, storage=f"sqlite:///{results / 'bench.db'}")
 
@@ -61,7 +47,7 @@ def _states(study: optuna.Study) -> list[str]:
 
 
 def test_sweep_command_completes_and_exports_every_run(tmp_path: Path) -> None:
-    process = _bench("+sweep=adam", "sweep.n_trials=8", "task=quadratic", cwd=tmp_path)
+    process = bench_process("+sweep=adam", "sweep.n_trials=8", "task=quadratic", cwd=tmp_path)
     out, err = process.communicate(timeout=300)
     assert process.returncode == 0, err
     assert "8/8 trials finished" in out and "best trial" in out
@@ -106,7 +92,7 @@ def test_a_killed_sweep_resumes_to_exactly_n_trials(tmp_path: Path) -> None:
         "steps=3000",
         "seeds=2",
     )
-    process = _bench(*args, cwd=tmp_path)
+    process = bench_process(*args, cwd=tmp_path)
     db = tmp_path / "results" / "bench.db"
     deadline = time.monotonic() + 240
     while time.monotonic() < deadline:
@@ -126,7 +112,7 @@ def test_a_killed_sweep_resumes_to_exactly_n_trials(tmp_path: Path) -> None:
     }
     assert len(kept) >= 2 and orphans
 
-    rerun = _bench(*args, cwd=tmp_path)
+    rerun = bench_process(*args, cwd=tmp_path)
     _, err = rerun.communicate(timeout=300)
     assert rerun.returncode == 0, err
     study = _load(tmp_path / "results", "adam-rosenbrock")
@@ -307,7 +293,7 @@ def test_every_sweep_of_a_multirun_is_checked() -> None:
 
 
 def test_multirun_gives_each_combination_its_own_study(tmp_path: Path) -> None:
-    process = _bench(
+    process = bench_process(
         "--multirun",
         "+sweep=adam,sgd",
         "task=quadratic,rosenbrock",
