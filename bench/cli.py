@@ -59,10 +59,7 @@ def check_arguments(argv: list[str]) -> None:
         except Exception as error:  # noqa: BLE001 - Hydra and OmegaConf raise many kinds
             raise ConfigError(_one_line(error)) from None
         validate(cfg)
-        try:
-            check_writable(cfg.results_dir)
-        except ValueError as error:
-            raise ConfigError(str(error)) from None
+        check_writable(cfg.results_dir)
         if is_sweep(cfg):
             from bench.sweep import validate_sweep
 
@@ -123,10 +120,7 @@ def _hydra_main(cfg: DictConfig) -> str | None:
 def _report(cfg: DictConfig, name: str, studies: list[str] | None) -> None:
     from bench.report import build_report
 
-    try:
-        check_writable(cfg.reports_dir, "reports_dir")
-    except ValueError as error:
-        raise ConfigError(str(error)) from None
+    check_writable(cfg.reports_dir, "reports_dir")
     try:
         path = build_report(cfg.results_dir, cfg.reports_dir, name, studies)
     except ValueError as error:

@@ -13,6 +13,7 @@ import optuna
 import pandas as pd
 import torch
 
+from bench.config import ConfigError
 from bench.storage import mask_url
 from bench.study import curves_frame, runs_frame
 
@@ -24,9 +25,11 @@ def check_writable(directory: str | Path, key: str = "results_dir") -> None:
     path = Path(directory).resolve()
     existing = next(p for p in (path, *path.parents) if p.exists())
     if not existing.is_dir():
-        raise ValueError(f"{key}={str(directory)!r} is not writable: {existing} is not a directory")
+        raise ConfigError(
+            f"{key}={str(directory)!r} is not writable: {existing} is not a directory"
+        )
     if not os.access(existing, os.W_OK | os.X_OK):
-        raise ValueError(f"{key}={str(directory)!r} is not writable")
+        raise ConfigError(f"{key}={str(directory)!r} is not writable")
 
 
 def study_dir(results_dir: str | Path, study: str) -> Path:
@@ -35,11 +38,11 @@ def study_dir(results_dir: str | Path, study: str) -> Path:
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as error:
-        raise ValueError(
+        raise ConfigError(
             f"results_dir={str(results_dir)!r} is not writable: {error.strerror}"
         ) from None
     if not os.access(path, os.W_OK):
-        raise ValueError(f"results_dir={str(results_dir)!r} is not writable")
+        raise ConfigError(f"results_dir={str(results_dir)!r} is not writable")
     return path
 
 

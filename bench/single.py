@@ -6,7 +6,7 @@ import optuna
 import pandas as pd
 from omegaconf import DictConfig, OmegaConf
 
-from bench.config import ConfigError, optimizer_options, task_options, validate
+from bench.config import optimizer_options, task_options, validate
 from bench.mirror import SamplingMirror
 from bench.progress import progress_bar
 from bench.results import environment, export_study, study_dir, summarize
@@ -26,10 +26,7 @@ def run_single(cfg: DictConfig) -> pd.DataFrame:
     optimizer = cfg.optimizer.name
     hparams = optimizer_options(cfg)
     study_name = cfg.study_name or f"single-{optimizer}-{task.name}"
-    try:
-        directory = study_dir(cfg.results_dir, study_name)
-    except ValueError as error:
-        raise ConfigError(str(error)) from None
+    directory = study_dir(cfg.results_dir, study_name)
     storage = open_storage(cfg.storage, cfg.results_dir)
     identity = {"task": task.name, "optimizer": optimizer, "kind": "single"}
     study = open_study(storage, study_name, None, identity, check_identity=False)

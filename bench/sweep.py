@@ -69,10 +69,7 @@ def run_sweep(cfg: DictConfig) -> optuna.Study:
     space = OmegaConf.to_container(sweep.space, resolve=True)
     specs = parse_space(space, optimizer)
     study_name = cfg.study_name or f"{sweep.name}-{task.name}"
-    try:
-        directory = study_dir(cfg.results_dir, study_name)
-    except ValueError as error:
-        raise ConfigError(str(error)) from None
+    directory = study_dir(cfg.results_dir, study_name)
     storage = open_storage(cfg.storage, cfg.results_dir)
     n_trials = sweep.n_trials
     if sweep.sampler == "grid":
@@ -165,12 +162,12 @@ def run_sweep(cfg: DictConfig) -> optuna.Study:
         study, directory, OmegaConf.to_container(cfg, resolve=True), environment(task.device)
     )
     finished, _ = counts(study)
+    best = _best_trial(study)
     print(
         f"study {study_name!r}: {finished}/{n_trials} trials finished "
         f"({sweep.sampler}, {sweep.aggregate} {sweep.objective} over {cfg.seeds} seeds); "
-        f"best {_best_value(study):.6g}"
+        f"best {best.value if best is not None else math.inf:.6g}"
     )
-    best = _best_trial(study)
     if best is not None and not math.isfinite(best.value):
         print("every trial diverged: no best configuration (see runs.parquet, diverged_step)")
     elif best is not None:
