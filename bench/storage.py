@@ -8,9 +8,9 @@ the password never lands in a config, a log, a result or a report.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import re
-import time
 from pathlib import Path
 
 import optuna
@@ -86,21 +86,22 @@ def open_storage(storage: DictConfig, results_dir: str | Path) -> optuna.storage
 
 
 def _rdb(url: str, storage: DictConfig) -> optuna.storages.RDBStorage:
-    """The RDB storage; a fresh database that another process is creating at the same moment
-    (parallel jobs of a multirun) is opened again once that one is done."""
-    for attempt in range(5):
-        try:
-            return optuna.storages.RDBStorage(
-                url,
-                heartbeat_interval=storage.heartbeat_interval,
-                grace_period=storage.grace_period,
-                engine_kwargs=_engine_kwargs(url),
-            )
-        except Exception as error:  # noqa: BLE001 - SQLAlchemy raises many kinds
-            if "already exists" not in str(error) or attempt == 4:
-                raise
-            time.sleep(0.2 * (attempt + 1))
-    raise AssertionError("unreachable")
+    """The RDB storage. Processes opening one SQLite file take turns: two that create a fresh
+    database at the same moment (parallel jobs of a multirun) would both create its tables."""
+
+    def rdb() -> optuna.storages.RDBStorage:
+        return optuna.storages.RDBStorage(
+            url,
+            heartbeat_interval=storage.heartbeat_interval,
+            grace_period=storage.grace_period,
+            engine_kwargs=_engine_kwargs(url),
+        )
+
+    if not url.startswith("sqlite:///"):
+        return rdb()
+    with open(url.removeprefix("sqlite:///") + ".lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return rdb()
 
 
 def _journal(path: str) -> optuna.storages.JournalStorage:
