@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import sys
-import warnings
 from pathlib import Path
 from typing import Any
 
 import hydra
-import optuna
 from hydra import compose, initialize_config_dir
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.core.utils import JobReturn, JobStatus
@@ -16,8 +14,15 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
 from bench.config import ConfigError, is_report, is_sweep, register, validate
-from bench.results import check_writable
-from bench.storage import STORAGE_ERRORS, error_line
+from bench.sweep import (
+    STORAGE_ERRORS,
+    error_line,
+    quiet_optuna,
+    run_single,
+    run_sweep,
+    validate_sweep,
+)
+from bench.sweep.export import check_writable
 
 __all__ = ["MultirunReport", "main"]
 
@@ -61,8 +66,6 @@ def check_arguments(argv: list[str]) -> None:
         validate(cfg)
         check_writable(cfg.results_dir)
         if is_sweep(cfg):
-            from bench.sweep import validate_sweep
-
             validate_sweep(cfg)
 
 
@@ -90,20 +93,16 @@ def _one_line(error: BaseException) -> str:
 @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="config")
 def _hydra_main(cfg: DictConfig) -> str | None:
     """Run the job: a report, a sweep (and its report) or a single run; returns its study."""
-    _quiet_optuna()  # again: launchers may run the job in another process
+    quiet_optuna()  # again: launchers may run the job in another process
     try:
         if is_report(cfg):
             _report(cfg, cfg.report.name, cfg.report.studies)
             return None
         if is_sweep(cfg):
-            from bench.sweep import run_sweep
-
             name = run_sweep(cfg).study_name
             if cfg.auto_report:
                 _report(cfg, name, [name])
             return name
-        from bench.single import run_single
-
         return str(run_single(cfg).study.iloc[0])
     except ConfigError as error:
         print(f"bench: {error}", file=sys.stderr)
@@ -146,17 +145,9 @@ class MultirunReport(Callback):
             _report(config, self.name, sorted(set(self.studies)))
 
 
-def _quiet_optuna() -> None:
-    """Optuna's info logs and its warnings about what bench does on purpose, off."""
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    # bench drives heartbeats itself (ask-and-tell), which Optuna does not expect.
-    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
-    warnings.filterwarnings("ignore", message="Heartbeat of storage is supposed to be used")
-
-
 def main() -> None:
     """``python -m bench``: check the arguments, then run through Hydra."""
-    _quiet_optuna()
+    quiet_optuna()
     argv = sys.argv[1:]
     if not any(a in _PASS_THROUGH or a.startswith("hydra.") for a in argv):
         try:

@@ -9,8 +9,8 @@ import pytest
 from optuna.distributions import FloatDistribution
 from optuna.trial import TrialState
 
-from bench.mirror import SamplingMirror
-from bench.study import worker_id
+from bench.sweep.mirror import SamplingMirror
+from bench.sweep.study import worker_id
 
 DISTS = {"lr": FloatDistribution(1e-5, 1.0, log=True), "x": FloatDistribution(0.0, 1.0)}
 

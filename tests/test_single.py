@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from bench.cli import CONF_DIR
-from bench.single import run_single
+from bench.sweep.single import run_single
 
 TASK_NAMES = sorted(p.stem for p in (CONF_DIR / "task").glob("*.yaml"))
 RUN_COLUMNS = {

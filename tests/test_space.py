@@ -13,7 +13,7 @@ from bench.config import ConfigError
 from bench.optim import make_rule
 from bench.optim.adam import DEFAULTS as ADAM_DEFAULTS
 from bench.optim.sgd import DEFAULTS as SGD_DEFAULTS
-from bench.space import ParamSpec, distributions, grid, hyperparameters, parse_space
+from bench.sweep.space import ParamSpec, distributions, grid, hyperparameters, parse_space
 
 ADAM_YAML = """
 lr: {distribution: log, low: 1.0e-5, high: 1.0}

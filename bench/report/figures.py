@@ -25,6 +25,7 @@ from matplotlib.ticker import FuncFormatter, NullLocator
 from bench.report import metrics
 from bench.report.load import StudyData
 from bench.report.summary import StudySummary
+from bench.results import FINISHED
 
 __all__ = [
     "Chart",
@@ -393,7 +394,7 @@ def divergence_vs_lr(
     """Share of diverged runs per η bin, with Wilson intervals; dotted: first diverged η."""
     items = {k: s for k, s in summaries.items() if "lr" in s.study.runs}
     finished = {k: s.study.runs for k, s in items.items()}
-    finished = {k: f[f["status"].isin(metrics.FINISHED)] for k, f in finished.items()}
+    finished = {k: f[f["status"].isin(FINISHED)] for k, f in finished.items()}
     finished = {k: f for k, f in finished.items() if len(f)}
     if not finished:
         return None

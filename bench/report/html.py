@@ -13,7 +13,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from bench.report.figures import Chart
-from bench.report.summary import STATUSES, StudySummary
+from bench.report.summary import StudySummary
+from bench.results import STATUSES
 
 __all__ = ["Section", "anchor", "details_table", "render_page", "summary_table"]
 

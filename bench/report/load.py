@@ -1,6 +1,6 @@
 """Read stored studies back from a results directory: runs, curves, config and environment.
 
-Reads only what ``bench.results.export_study`` writes (``<results_dir>/<study>/``), plus the
+Reads only what ``bench.sweep.export.export_study`` writes (``<results_dir>/<study>/``), plus the
 Optuna storage for hyperparameter importance. A study name may hold ``/``, so studies are found
 wherever a ``runs.parquet`` lies below the results directory.
 """
@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+
+from bench.results import CURVES_FILE, RUNS_FILE, empty_curves
 
 __all__ = ["ReportError", "StudyData", "find_studies", "load_studies", "open_storage_study"]
 
@@ -118,7 +120,7 @@ def find_studies(results_dir: str | Path) -> list[str]:
     if not root.is_dir():
         return []
     names = []
-    for runs in root.rglob("runs.parquet"):
+    for runs in root.rglob(RUNS_FILE):
         relative = runs.parent.relative_to(root)
         if relative.parts and relative.parts[0] not in _SKIP:
             names.append(relative.as_posix())
@@ -145,11 +147,11 @@ def load_studies(results_dir: str | Path, names: Sequence[str] | None = None) ->
 
 def _load(root: Path, name: str) -> StudyData:
     path = root / name
-    runs = pd.read_parquet(path / "runs.parquet")
-    curves_path = path / "curves.parquet"
+    runs = pd.read_parquet(path / RUNS_FILE)
+    curves_path = path / CURVES_FILE
     curves = pd.read_parquet(curves_path) if curves_path.exists() else pd.DataFrame()
     if curves.empty:
-        curves = pd.DataFrame(columns=["study", "trial", "seed", "step", "loss"])
+        curves = empty_curves()
     if "status" not in runs:
         runs = runs.assign(status=pd.Series(dtype="str"))
     return StudyData(

@@ -19,11 +19,12 @@ from typing import TYPE_CHECKING, NamedTuple
 import numpy as np
 import pandas as pd
 
+from bench.results import FINISHED
+
 if TYPE_CHECKING:
     import optuna
 
 __all__ = [
-    "FINISHED",
     "Onset",
     "Rate",
     "best_trial",
@@ -52,7 +53,6 @@ __all__ = [
 ]
 
 #: Statuses of runs that produced results (failed runs did not).
-FINISHED = ("complete", "diverged", "pruned")
 #: Two-sided 95 % normal quantile.
 Z95 = 1.959963984540054
 #: Gaps below this count as this, so that log10 stays finite at an exact minimum (as bench.metrics).

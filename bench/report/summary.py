@@ -16,10 +16,10 @@ import pandas as pd
 
 from bench.report import metrics
 from bench.report.load import StudyData
+from bench.results import STATUSES
 
 __all__ = [
     "HYPERPARAMETERS",
-    "STATUSES",
     "TOLERANCE",
     "StudySummary",
     "group_studies",
@@ -40,7 +40,6 @@ HYPERPARAMETERS = (
     "amsgrad",
     "decoupled",
 )
-STATUSES = ("complete", "diverged", "pruned", "failed")
 #: "Within tolerance of the best": 10 % of the best gap (an additive log10(1.1) on scores).
 TOLERANCE = math.log10(1.1)
 

@@ -11,8 +11,8 @@ import pytest
 from omegaconf import DictConfig
 
 from bench.report import build_report
-from bench.results import export_study
 from bench.sweep import run_sweep
+from bench.sweep.export import export_study
 
 #: A study name a browser would run as code if the report did not escape it.
 XSS = "<script>alert(1)</script>"

@@ -19,7 +19,7 @@ import optuna
 from optuna.distributions import BaseDistribution
 from optuna.trial import FrozenTrial, TrialState
 
-from bench.study import worker_id
+from bench.sweep.study import worker_id
 
 __all__ = ["Asked", "SamplingMirror"]
 

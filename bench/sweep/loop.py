@@ -10,15 +10,15 @@ from omegaconf import DictConfig, OmegaConf
 
 from bench.config import ConfigError, optimizer_options, task_options, validate
 from bench.metrics import AGGREGATES, OBJECTIVES
-from bench.mirror import SamplingMirror
 from bench.progress import progress_bar
-from bench.results import environment, export_study, study_dir
-from bench.samplers import grid_size, make_sampler, resume_seed
-from bench.space import distributions, hyperparameters, parse_space
-from bench.storage import open_storage
-from bench.study import counts, open_study, recover_stale_trials, surplus
+from bench.sweep.export import environment, export_study, study_dir
+from bench.sweep.mirror import SamplingMirror
+from bench.sweep.samplers import grid_size, make_sampler, resume_seed
+from bench.sweep.space import distributions, hyperparameters, parse_space
+from bench.sweep.storage import open_storage
+from bench.sweep.study import counts, open_study, recover_stale_trials, surplus
+from bench.sweep.trials import run_trials
 from bench.tasks import make_task
-from bench.trials import run_trials
 
 __all__ = ["PRUNERS", "run_sweep", "validate_sweep"]
 

@@ -14,6 +14,7 @@ import pandas as pd
 from optuna.trial import FrozenTrial, TrialState
 
 from bench.config import ConfigError
+from bench.results import empty_curves
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -222,5 +223,5 @@ def curves_frame(study: optuna.Study) -> pd.DataFrame:
                 )
             )
     if not parts:
-        return pd.DataFrame(columns=["study", "trial", "seed", "step", "loss"])
+        return empty_curves()
     return pd.concat(parts, ignore_index=True)

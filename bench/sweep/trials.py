@@ -15,8 +15,8 @@ from omegaconf import DictConfig
 
 from bench import engine
 from bench.metrics import aggregate, objective, run_metrics
-from bench.mirror import Asked, SamplingMirror
 from bench.optim import make_rule
+from bench.sweep.mirror import Asked, SamplingMirror
 from bench.tasks.base import Task
 
 __all__ = ["engine_config", "run_trials"]

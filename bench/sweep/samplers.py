@@ -11,7 +11,7 @@ import optuna
 from optuna.exceptions import ExperimentalWarning
 
 from bench.config import ConfigError
-from bench.space import ParamSpec, grid
+from bench.sweep.space import ParamSpec, grid
 
 __all__ = ["SAMPLERS", "grid_size", "make_sampler", "resume_seed"]
 

@@ -7,13 +7,13 @@ import pandas as pd
 from omegaconf import DictConfig, OmegaConf
 
 from bench.config import optimizer_options, task_options, validate
-from bench.mirror import SamplingMirror
 from bench.progress import progress_bar
-from bench.results import environment, export_study, study_dir, summarize
-from bench.storage import open_storage
-from bench.study import open_study
+from bench.sweep.export import environment, export_study, study_dir, summarize
+from bench.sweep.mirror import SamplingMirror
+from bench.sweep.storage import open_storage
+from bench.sweep.study import open_study
+from bench.sweep.trials import run_trials
 from bench.tasks import make_task
-from bench.trials import run_trials
 
 __all__ = ["run_single"]
 

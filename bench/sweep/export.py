@@ -1,0 +1,120 @@
+"""Where runs land: ``results/<study>/`` with runs, curves, the resolved config and environment."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import optuna
+import pandas as pd
+import torch
+
+from bench.config import ConfigError
+from bench.results import CURVES_FILE, RUNS_FILE
+from bench.sweep.storage import mask_url
+from bench.sweep.study import curves_frame, runs_frame
+
+__all__ = ["check_writable", "environment", "export_study", "study_dir", "summarize"]
+
+
+def check_writable(directory: str | Path, key: str = "results_dir") -> None:
+    """Refuse, in one line and without creating anything, a directory that cannot be written."""
+    path = Path(directory).resolve()
+    existing = next(p for p in (path, *path.parents) if p.exists())
+    if not existing.is_dir():
+        raise ConfigError(
+            f"{key}={str(directory)!r} is not writable: {existing} is not a directory"
+        )
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise ConfigError(f"{key}={str(directory)!r} is not writable")
+
+
+def study_dir(results_dir: str | Path, study: str) -> Path:
+    """``results_dir/study``, created; refused with one line where it cannot be written."""
+    path = Path(results_dir) / study
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise ConfigError(
+            f"results_dir={str(results_dir)!r} is not writable: {error.strerror}"
+        ) from None
+    if not os.access(path, os.W_OK):
+        raise ConfigError(f"results_dir={str(results_dir)!r} is not writable")
+    return path
+
+
+def environment(device: torch.device) -> dict[str, Any]:
+    """Versions, device name and git commit: what a result needs to be reproduced."""
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=Path(__file__).parent,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        commit = None
+    return {
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "optuna": optuna.__version__,
+        "platform": platform.platform(),
+        "device": str(device),
+        "device_name": (
+            torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor()
+        ),
+        "threads": torch.get_num_threads(),
+        "git_commit": commit,
+    }
+
+
+def export_study(
+    study: optuna.Study, directory: Path, config: dict[str, Any], env: dict[str, Any]
+) -> pd.DataFrame:
+    """Write the study's ``runs.parquet`` and ``curves.parquet``, with config and environment.
+
+    The storage is the source of truth: these files are derived from it, and rewritten whole.
+    Returns the runs table.
+    """
+    runs = runs_frame(study)
+    runs.to_parquet(directory / RUNS_FILE, index=False)
+    curves_frame(study).to_parquet(directory / CURVES_FILE, index=False)
+    # A storage URL given in the config keeps its password out of the file.
+    text = mask_url(json.dumps(config, indent=2, default=str))
+    (directory / "config.json").write_text(text + "\n")
+    (directory / "environment.json").write_text(json.dumps(env, indent=2) + "\n")
+    return runs
+
+
+def summarize(runs: pd.DataFrame) -> str:
+    """A few lines: final loss mean ± std, steps to target, diverged runs."""
+    n = len(runs)
+    final = runs.loc[runs.status != "diverged", "final_loss"]
+    reached = runs["steps_to_target"].dropna()
+    diverged = runs.loc[runs.status == "diverged"]
+    lines = [
+        f"final loss      {final.mean():.6g} ± {final.std(ddof=0):.3g}  ({len(final)} runs)"
+        if len(final)
+        else "final loss      - (every run diverged)",
+        f"steps to target {reached.median():.0f} (median of {len(reached)}/{n} that reached it)"
+        if len(reached)
+        else f"steps to target - (0/{n} runs reached it within {runs.steps.iloc[0]} steps)",
+        f"diverged        {len(diverged)}/{n}"
+        + (
+            f" (at steps {', '.join(str(int(s)) for s in diverged.diverged_step)})"
+            if len(diverged)
+            else ""
+        ),
+    ]
+    if "end_in_basin" in runs:
+        escaped = runs.end_in_basin.sum()
+        lines.append(f"global basin    {escaped}/{n} runs end in it")
+    if "test_accuracy" in runs:
+        acc = runs.test_accuracy
+        lines.append(f"test accuracy   {acc.mean():.4f} ± {acc.std(ddof=0):.3g}")
+    return "\n".join(lines)
