@@ -26,7 +26,8 @@ def rule_class(name: str) -> type[Rule]:
     try:
         return RULES[name]
     except KeyError:
-        raise ValueError(f"Unknown optimizer {name!r}; allowed: {', '.join(sorted(RULES))}") from None
+        allowed = ", ".join(sorted(RULES))
+        raise ValueError(f"Unknown optimizer {name!r}; allowed: {allowed}") from None
 
 
 def make_rule(name: str, size: int, **hparams: object) -> Rule:
