@@ -18,6 +18,7 @@ import pandas as pd
 
 from bench.report import figures, metrics, tables
 from bench.report.html import Section, anchor, details_table, render_page, summary_table
+from bench.report.labels import param_label
 from bench.report.load import ReportError, StudyData, load_studies, open_storage_study
 from bench.report.summary import StudySummary, group_studies, summarize
 
@@ -245,7 +246,8 @@ def _importance_section(results_dir: str | Path, every: list[StudySummary]) -> S
     for s in every:
         try:
             study = open_storage_study(results_dir, s.study, storages)
-            values[s.study.name] = metrics.hyperparameter_importance(study)
+            importance = metrics.hyperparameter_importance(study)
+            values[s.study.name] = importance.rename(index=lambda p, d=s.study: param_label(d, p))
         except ValueError as error:
             notes.append(f"{s.study.name}: no importance ({error}).")
     chart = figures.importance_bars(values)
