@@ -313,10 +313,11 @@ def test_frozen_members_keep_their_parameters_and_disturb_no_other(
 def test_engine_trajectories_equal_the_reference_on_rosenbrock(
     rule: str, members: list[dict], torch_optim_run
 ) -> None:
-    task = make_task("rosenbrock", dim=4, noise=0.5, dtype=torch.float64)
+    task = make_task("rosenbrock", dim=4, dtype=torch.float64)
     steps = 100
     seeds = torch.arange(len(members)) % 3
-    config = EngineConfig(steps=steps, n_records=steps + 1, grad="vmap")
+    # The task's own gradient, as sweeps run: autograd's differs by rounding alone.
+    config = EngineConfig(steps=steps, n_records=steps + 1, grad="task")
     result = run(task, _population(rule, members), seeds, config)
     assert not result.diverged.any()
     for i, member in enumerate(members):
