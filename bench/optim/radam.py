@@ -46,7 +46,8 @@ class RAdamState:
     #: Per step and distinct β₁: 1 − β₁ᵗ.
     bias_correction1: Tensor
     bias_column1: Tensor
-    #: Per step and distinct β₂: √(1 − β₂ᵗ), the rectification r_t, and whether ρ_t > 5.
+    #: Per step and distinct β₂: √(1 − β₂ᵗ), the rectification r_t (0 unless ρ_t > 5), and
+    #: whether ρ_t > 5.
     bias_correction2_sqrt: Tensor
     rect: Tensor
     rectified: Tensor
@@ -57,25 +58,24 @@ def _bc1(beta1: float, t: float) -> float:
     return 1 - beta1**t
 
 
-def _bc2_sqrt(beta2: float, t: float) -> float:
-    return (1 - beta2**t) ** 0.5
-
-
-def _rho(beta2: float, t: float) -> tuple[float, float]:
-    """ρ∞ and ρ_t, in torch.optim's order of operations."""
+def _beta2_factors(beta2: float, t: float) -> tuple[float, float]:
+    """√(1 − β₂ᵗ) and r_t (0 where ρ_t ≤ 5), in torch.optim's order of operations."""
+    bias_correction2 = 1 - beta2**t
     rho_inf = 2 / (1 - beta2) - 1
-    return rho_inf, rho_inf - 2 * t * (beta2**t) / (1 - beta2**t)
-
-
-def _rectified(beta2: float, t: float) -> float:
-    return float(_rho(beta2, t)[1] > 5.0)
-
-
-def _rect(beta2: float, t: float) -> float:
-    rho_inf, rho_t = _rho(beta2, t)
+    rho_t = rho_inf - 2 * t * (beta2**t) / bias_correction2
     if rho_t <= 5.0:
-        return 1.0  # unused: the update is not rectified
-    return ((rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t)) ** 0.5
+        return bias_correction2**0.5, 0.0
+    rect = (rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t)
+    return bias_correction2**0.5, rect**0.5
+
+
+def _beta2_table(beta2: Tensor, steps: int) -> tuple[Tensor, Tensor]:
+    """``_beta2_factors`` for t = 1..steps per distinct β₂ (``[steps, U, 2]``, one pass of
+    Python floats as ``step_table`` computes them), and each member's column in it."""
+    unique, inverse = torch.unique(beta2, return_inverse=True)
+    rows = unique.tolist()
+    table = [[_beta2_factors(b, float(t)) for b in rows] for t in range(1, steps + 1)]
+    return torch.tensor(table, dtype=torch.float64).reshape(steps, len(rows), 2), inverse
 
 
 class RAdam(Rule):
@@ -106,9 +106,8 @@ class RAdam(Rule):
         l2 = torch.where(decoupled, 0.0, wd)
         decay = 1.0 - hp["lr"] * torch.where(decoupled, wd, 0.0)
         bc1, index1 = step_table([hp["beta1"]], steps, _bc1)
-        bc2_sqrt, index2 = step_table([hp["beta2"]], steps, _bc2_sqrt)
-        rect, _ = step_table([hp["beta2"]], steps, _rect)
-        rectified, _ = step_table([hp["beta2"]], steps, _rectified)
+        factors2, index2 = _beta2_table(hp["beta2"], steps)
+        bc2_sqrt, rect = factors2.unbind(-1)
         return RAdamState(
             exp_avg=torch.zeros_like(params),
             exp_avg_sq=torch.zeros_like(params),
@@ -124,7 +123,7 @@ class RAdam(Rule):
             bias_column1=index1.to(device),
             bias_correction2_sqrt=bc2_sqrt.to(device),
             rect=rect.to(device),
-            rectified=rectified.to(device=device, dtype=torch.bool),
+            rectified=(rect != 0).to(device),
             bias_column2=index2.to(device),
         )
 
