@@ -9,13 +9,15 @@ from __future__ import annotations
 import importlib
 import pkgutil
 
+from bench.optim.adam import Adam, AdamW
 from bench.optim.base import RULES, Rule
 from bench.optim.hparams import HParam, Range
+from bench.optim.sgd import SGD
 
-__all__ = ["RULES", "HParam", "Range", "Rule", "make_rule", "rule_class"]
+__all__ = ["RULES", "SGD", "Adam", "AdamW", "HParam", "Range", "Rule", "make_rule", "rule_class"]
 
 for _module in pkgutil.iter_modules(__path__):
-    if _module.name not in ("base", "hparams"):
+    if _module.name not in ("adam", "base", "hparams", "sgd"):
         importlib.import_module(f"{__name__}.{_module.name}")
 
 
@@ -24,7 +26,8 @@ def rule_class(name: str) -> type[Rule]:
     try:
         return RULES[name]
     except KeyError:
-        raise ValueError(f"Unknown optimizer {name!r}; allowed: {', '.join(sorted(RULES))}") from None
+        allowed = ", ".join(sorted(RULES))
+        raise ValueError(f"Unknown optimizer {name!r}; allowed: {allowed}") from None
 
 
 def make_rule(name: str, size: int, **hparams: object) -> Rule:

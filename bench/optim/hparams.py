@@ -102,6 +102,15 @@ class HParam:
         return tensor
 
 
+def default_space(declared: Sequence[HParam]) -> dict[str, dict[str, float | str]]:
+    """The default search space (``sweep.space``): log ranges, of 1 - h for decay rates."""
+    return {
+        h.search_name: {"distribution": "log", "low": h.search[0], "high": h.search[1]}
+        for h in declared
+        if h.search is not None
+    }
+
+
 def as_member_tensor(name: str, value: HParamValue, size: int, *, boolean: bool = False) -> Tensor:
     """One value per member as a CPU tensor (float64, or bool), broadcasting a scalar."""
     dtype = torch.bool if boolean else torch.float64
@@ -125,9 +134,10 @@ def check_range(name: str, values: Tensor, allowed: Range) -> None:
     if not bool(inside.all()):
         index = int((~inside).nonzero()[0])
         member = f" (member {index})" if len(values) > 1 else ""
-        raise ValueError(
-            f"Invalid {name}: {values[index].item()!r}{member}; allowed: {allowed.describe(name)}"
-        )
+        bound = allowed.describe(name)
+        if allowed.high == math.inf:
+            bound = bound.removeprefix(f"{name} ")  # "allowed: >= 0"
+        raise ValueError(f"Invalid {name}: {values[index].item()!r}{member}; allowed: {bound}")
 
 
 def collect(
