@@ -79,6 +79,9 @@ class ReportConf:
     name: str | None = None
     # Study names to compare; null: every study under results_dir.
     studies: list[str] | None = None
+    # A designed experiment (seed_claims, kramers, …) whose findings open the report, from
+    # studies its command already ran: re-analyses without re-running.
+    experiment: str | None = None
 
 
 @dataclass
@@ -92,6 +95,9 @@ class Config:
     sweep: SweepConf = field(default_factory=SweepConf)
     # Filled by `+report=<name>`: build reports/<name>/ from results_dir instead of running.
     report: ReportConf = field(default_factory=ReportConf)
+    # Sizes and settings a designed experiment's jobs read (`+experiment=<name>` sets them, e.g.
+    # design.seeds=16 shrinks one); empty elsewhere.
+    design: dict[str, Any] = field(default_factory=dict)
     # Updates per run.
     steps: int = 500
     # Runs per configuration, with seeds seed_offset .. seed_offset + seeds - 1.

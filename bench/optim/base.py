@@ -45,6 +45,26 @@ class Rule:
         return type(self)(len(index), **{k: v[index] for k, v in self.hparams.items()})
 
     @classmethod
+    def describe(cls) -> dict[str, Any]:
+        """The rule's declaration as plain data (``rule.json``): what a report labels it by."""
+        return {
+            "name": cls.name,
+            "label": cls.label,
+            "reference": cls.reference,
+            "hyperparameters": [
+                {
+                    "name": h.name,
+                    "label": h.label,
+                    "tex": h.tex,
+                    "doc": h.doc,
+                    "one_minus": h.one_minus,
+                    "default": h.default,
+                }
+                for h in cls.HPARAMS
+            ],
+        }
+
+    @classmethod
     def declared(cls, name: str) -> HParam:
         """The declaration of hyperparameter ``name``."""
         for spec in cls.HPARAMS:

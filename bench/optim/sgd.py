@@ -12,9 +12,7 @@ from bench.optim.hparams import NON_NEGATIVE, HParam, Range, column
 
 HPARAMS = (
     HParam("lr", 1e-3, "η", r"\eta", "learning rate", search=(1e-5, 10.0)),
-    HParam(
-        "momentum", 0.0, "μ", r"\mu", "momentum factor", one_minus=True, search=(1e-3, 1.0)
-    ),
+    HParam("momentum", 0.0, "μ", r"\mu", "momentum factor", one_minus=True, search=(1e-3, 1.0)),
     HParam("dampening", 0.0, "τ", r"\tau", "dampening of the momentum", Range(0.0, 1.0), True),
     HParam("weight_decay", 0.0, "λ", r"\lambda", "L2 penalty", NON_NEGATIVE),
     HParam("nesterov", False, "Nesterov", r"\mathrm{Nesterov}", "Nesterov momentum"),

@@ -55,6 +55,7 @@ DISTRIBUTIONS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "fixed": (("value",), ()),
 }
 
+
 @dataclass(frozen=True)
 class ParamSpec:
     """One entry of the search space: an Optuna parameter (or a fixed value) and what it sets."""
