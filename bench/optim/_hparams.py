@@ -49,6 +49,15 @@ def collect(
     }
 
 
+def at_step(table: Tensor, t: int | Tensor, columns: Tensor) -> Tensor:
+    """Each member's entry ``table[t, columns[p]]`` of a per-step table (``[P]``).
+
+    ``t`` is the 0-based step: an int, or a 0-dim int64 tensor on the table's device, read there
+    (``table[t, ...]`` with a 0-dim tensor would copy it to the host first).
+    """
+    return table[t if isinstance(t, int) else t.reshape(1), columns]
+
+
 #: Below this many parameters per member, per-member factors are stored at full ``[P, D]`` size:
 #: broadcasting a ``[P, 1]`` column over short rows makes CPU kernels up to 14x slower.
 FULL_WIDTH_BELOW = 64

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from bench.optim._hparams import HParamValue, check_range, collect, column
+from bench.optim._hparams import HParamValue, at_step, check_range, collect, column
 
 DEFAULTS: dict[str, float | bool] = {
     "lr": 1e-3,
@@ -117,9 +117,16 @@ class Adam:
         )
 
     def step(
-        self, params: Tensor, grad: Tensor, state: AdamState, t: int, frozen: Tensor | None = None
+        self,
+        params: Tensor,
+        grad: Tensor,
+        state: AdamState,
+        t: int | Tensor,
+        frozen: Tensor | None = None,
     ) -> None:
         """Update ``params`` in place from ``grad`` (overwritten) at step ``t`` (0-based).
+
+        ``t``: an int, or a 0-dim int64 tensor on the parameters' device (never read on the host).
 
         Members where ``frozen`` (``[P, 1]`` bool) is set keep their parameters.
         """
@@ -142,9 +149,9 @@ class Adam:
             if state.amsgrad is not None:
                 second = torch.where(state.amsgrad, second, exp_avg_sq)
         denom = torch.sqrt(second, out=scratch)
-        bc2_sqrt = state.bias_correction2_sqrt[t, state.bias_column2]
+        bc2_sqrt = at_step(state.bias_correction2_sqrt, t, state.bias_column2)
         denom.div_(column(bc2_sqrt, params)).add_(state.eps)
-        neg_step_size = state.neg_lr / state.bias_correction1[t, state.bias_column1]
+        neg_step_size = state.neg_lr / at_step(state.bias_correction1, t, state.bias_column1)
         # grad is free now: it takes the scaled numerator, as addcdiv's value * t1 / t2 orders it.
         torch.mul(exp_avg, column(neg_step_size, params), out=grad)
         if frozen is None:
