@@ -25,7 +25,7 @@ __all__ = ["engine_config", "run_trials"]
 def engine_config(cfg: DictConfig, task: Task) -> engine.EngineConfig:
     """The engine's settings; chunks hold whole trials (all seeds), so pruning sees them whole."""
     seeds = cfg.seeds
-    base = cfg.chunk_size or engine.default_chunk_size(task)
+    base = cfg.chunk_size or engine.default_chunk_size(task, cfg.steps)
     return engine.EngineConfig(
         steps=cfg.steps,
         n_records=cfg.n_records,
