@@ -196,6 +196,7 @@ def test_mlp_population(benchmark) -> None:
     rate = _rate(benchmark, CONFIGS * STEPS)
     if rate is None:
         return
+    RATES["population"] = rate
     info = benchmark.extra_info
     info["member-steps/s"] = round(rate)
     for name, key in (("loop", "x one-process loop"), ("two_processes", "x two-process loop")):
@@ -212,3 +213,17 @@ def test_mlp_population(benchmark) -> None:
     info["GEMM-bound (5 GEMMs)"] = f"{sum(gemms.values()) / step_seconds:.0%}"
     big = 2 * chunk * HIDDEN * 64 * BATCH / gemms["h = W1 x"]
     info["bmm GFLOP/s at [32,128,64]x[32,64,128]"] = round(big * 1e-9)
+
+
+@pytest.mark.benchmark(group=GROUP)
+def test_mlp_population_at_the_default_records(benchmark) -> None:
+    """The population at the default 50 records, beside the 2 records above (runs after it)."""
+    task = _task()
+    lrs, seeds = _configs(CONFIGS)
+    config = EngineConfig(steps=STEPS)
+    assert config.n_records == 50
+    member_steps(benchmark, CONFIGS * STEPS)
+    benchmark.pedantic(run, (task, Adam(CONFIGS, lr=lrs), seeds, config), rounds=3, warmup_rounds=1)
+    rate = _rate(benchmark, CONFIGS * STEPS)
+    if rate is not None and "population" in RATES:
+        benchmark.extra_info["time x n_records=2"] = round(RATES["population"] / rate, 3)
