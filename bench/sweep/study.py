@@ -229,7 +229,8 @@ def runs_frame(study: optuna.Study) -> pd.DataFrame:
 
 def curves_frame(study: optuna.Study) -> pd.DataFrame:
     """Every stored loss curve, long format: study, trial, seed, step, loss (one frame per batch,
-    never one per run)."""
+    never one per run; trial and step as int32, the study categorical, to keep millions of rows
+    small)."""
     trials, batches = _batches(study, "batch_curves")
     numbers = {t._trial_id: t.number for t in trials}
     parts = []
@@ -242,9 +243,9 @@ def curves_frame(study: optuna.Study) -> pd.DataFrame:
                     "study": pd.Categorical.from_codes(
                         np.zeros(n * r, dtype=np.int8), [study.study_name]
                     ),
-                    "trial": np.repeat(wide["trial_id"].map(numbers).to_numpy(np.int64), r),
+                    "trial": np.repeat(wide["trial_id"].map(numbers).to_numpy(np.int32), r),
                     "seed": np.repeat(wide["seed"].to_numpy(np.int64), r),
-                    "step": np.tile(steps, n),
+                    "step": np.tile(steps.astype(np.int32), n),
                     "loss": wide.iloc[:, 2:].to_numpy(np.float64).reshape(-1),
                 }
             )
