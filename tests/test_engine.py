@@ -72,7 +72,9 @@ RULE_VARIANTS = {
         "lr": 0.01,
         "amsgrad": [False, True, False],
         "weight_decay": [0.0, 0.1, 0.1],
-        "decoupled": [False, False, True],
+        "decoupled_weight_decay": [False, False, True],
+        "bias_correction": [True, True, False],
+        "eps_placement": ["torch", "keras", "torch"],
     },
 }
 
