@@ -72,9 +72,15 @@ def objective(runs: pd.DataFrame, name: str, steps: int) -> np.ndarray:
 
 
 def aggregate(values: np.ndarray, how: str) -> float:
-    """Mean or median over seeds; +inf as soon as one seed is +inf for the mean."""
+    """Mean or median over seeds; +inf as soon as one seed is +inf (diverged), whatever ``how``.
+
+    A median would hide a minority of diverged seeds, and such a trial must never be the best.
+    """
     if how not in AGGREGATES:
         raise ValueError(f"Invalid sweep.aggregate: {how!r}; allowed: {', '.join(AGGREGATES)}")
+    values = np.asarray(values, dtype=float)
+    if np.isposinf(values).any():
+        return math.inf
     return float(np.mean(values) if how == "mean" else np.median(values))
 
 

@@ -54,3 +54,12 @@ def test_aggregate_over_seeds() -> None:
     assert aggregate(np.array([1.0, math.inf]), "mean") == math.inf
     with pytest.raises(ValueError, match="sweep.aggregate"):
         aggregate(values, "max")
+
+
+@pytest.mark.parametrize("how", ["mean", "median"])
+def test_one_diverged_seed_makes_the_trial_objective_infinite_whatever_the_aggregate(
+    how: str,
+) -> None:
+    # 2 of 5 seeds diverged: the median of the other values would be finite (issue 12).
+    values = np.array([0.01, 0.05, 0.06, math.inf, math.inf])
+    assert aggregate(values, how) == math.inf
