@@ -50,6 +50,10 @@ def run_metrics(result: PopulationResult, task: Task) -> pd.DataFrame:
     if result.start_in_basin is not None:
         frame["start_in_basin"] = result.start_in_basin.numpy()
         frame["end_in_basin"] = result.end_in_basin.numpy() & ~diverged
+        # First passage into the global basin, for runs that started outside it.
+        outside = ~result.start_in_basin.numpy()
+        frame["escape_step"] = _optional_steps(np.where(outside, result.escape_step.numpy(), -1))
+        frame["late_basin_share"] = result.late_basin_share.numpy()
     for name, values in result.metrics.items():
         frame[name] = values.double().numpy()
     return frame

@@ -172,7 +172,7 @@ def runs_frame(study: optuna.Study) -> pd.DataFrame:
     for trial in study.get_trials(deepcopy=False):
         rows.extend(_trial_rows(study.study_name, meta, trial))
     frame = pd.DataFrame(rows)
-    for column in ("steps_to_target", "diverged_step", "seed", "trial"):
+    for column in ("steps_to_target", "diverged_step", "escape_step", "seed", "trial"):
         if column in frame:
             frame[column] = frame[column].astype("Int64")
     return frame
