@@ -70,7 +70,7 @@ def test_one_diverged_seed_makes_the_trial_objective_infinite_whatever_the_aggre
 
 
 def test_escape_step_is_kept_only_for_runs_that_started_outside_the_global_basin() -> None:
-    task = make_task("double_well", noise=2.0, dtype=torch.float64)
+    task = make_task("double_well", noise=6.0, dtype=torch.float64)
     result = run(task, SGD(16, lr=0.05), torch.arange(16), EngineConfig(steps=100))
     runs = run_metrics(result, task)
     assert str(runs["escape_step"].dtype) == "Int64"
