@@ -252,6 +252,21 @@ def test_escape_rate_among_runs_starting_outside_the_global_basin() -> None:
     assert metrics.escape_rate(_runs(status=["complete"])).n == 0
 
 
+def test_escape_is_the_first_passage_with_the_late_share_beside_it() -> None:
+    # Under noise a run that got into the global basin may be back in the local one at the
+    # last step: ending there is a coin flip, getting there is the escape (issue 12).
+    runs = _runs(
+        status=["complete", "complete", "complete", "diverged", "complete"],
+        start_in_basin=[False, False, False, False, True],
+        end_in_basin=[False, True, False, False, True],
+        escape_step=pd.array([120, 40, None, 10, None], dtype="Int64"),
+        late_basin_share=[0.3, 0.9, 0.0, 0.0, 1.0],
+    )
+    rate = metrics.escape_rate(runs)
+    assert (rate.k, rate.n) == (2, 4)  # the first two got in; the diverged one ended nowhere
+    assert metrics.late_basin_share(runs) == pytest.approx((0.3 + 0.9 + 0.0 + 0.0) / 4)
+
+
 # --- hyperparameter importance ---------------------------------------------------------------
 
 
