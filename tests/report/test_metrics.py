@@ -302,3 +302,21 @@ def test_performance_profile_from_times_to_target() -> None:
     profile = metrics.performance_profile(times, [1.0, 2.0, 1e9])
     assert profile["A"].tolist() == pytest.approx([2 / 4, 2 / 4, 2 / 4])
     assert profile["B"].tolist() == pytest.approx([2 / 4, 3 / 4, 3 / 4])
+
+
+def test_ert_interval_is_unbounded_when_few_runs_reached_the_target() -> None:
+    spent = [1000.0] * 7 + [390.0]
+    reached = [False] * 7 + [True]
+    assert metrics.ert([*spent], reached) == pytest.approx(7390.0)
+    low, high = metrics.ert_interval(spent, reached)
+    assert low <= 7390.0 and high == math.inf  # many resamples hold no success
+    low, high = metrics.ert_interval([100.0] * 8, [True] * 8)
+    assert low == high == 100.0
+
+
+def test_mean_interval_is_the_student_t_one() -> None:
+    low, high = metrics.mean_interval([1.0, 2.0, 3.0])
+    assert (low, high) == pytest.approx(
+        (2 - 4.302652729911275 / math.sqrt(3), 2 + 4.302652729911275 / math.sqrt(3))
+    )
+    assert all(math.isnan(v) for v in metrics.mean_interval([1.0]))
