@@ -116,22 +116,26 @@ def _hydra_main(cfg: DictConfig) -> str | None:
         raise SystemExit(3) from None
 
 
-def _report(cfg: DictConfig, name: str, studies: list[str] | None) -> None:
+def _report(
+    cfg: DictConfig, name: str, studies: list[str] | None, experiment: str | None = None
+) -> None:
     from bench.report import build_report
 
     check_writable(cfg.reports_dir, "reports_dir")
     try:
-        path = build_report(cfg.results_dir, cfg.reports_dir, name, studies)
+        path = build_report(cfg.results_dir, cfg.reports_dir, name, studies, experiment)
     except ValueError as error:
         raise ConfigError(str(error)) from None
     print(f"report in {path}")
 
 
 class MultirunReport(Callback):
-    """After a multirun (``+experiment=paper``), one report over the studies its jobs ran."""
+    """After a multirun (``+experiment=paper``), one report over the studies its jobs ran;
+    with ``experiment``, its findings and ``verdicts.json`` open the report."""
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, experiment: str | None = None) -> None:
         self.name = name
+        self.experiment = experiment
         self.studies: list[str] = []
 
     def on_job_end(self, config: DictConfig, job_return: JobReturn, **kwargs: Any) -> None:
@@ -142,7 +146,7 @@ class MultirunReport(Callback):
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         """Build the report over every study of the multirun."""
         if self.studies:
-            _report(config, self.name, sorted(set(self.studies)))
+            _report(config, self.name, sorted(set(self.studies)), self.experiment)
 
 
 def main() -> None:

@@ -5,7 +5,15 @@ from __future__ import annotations
 
 import pandas as pd
 
-__all__ = ["CURVE_COLUMNS", "FINISHED", "RUNS_FILE", "CURVES_FILE", "STATUSES", "empty_curves"]
+__all__ = [
+    "CURVE_COLUMNS",
+    "FINISHED",
+    "RULE_FILE",
+    "RUNS_FILE",
+    "CURVES_FILE",
+    "STATUSES",
+    "empty_curves",
+]
 
 #: A run's status: it ran to the end, diverged (with its step), was pruned, or its trial failed.
 STATUSES = ("complete", "diverged", "pruned", "failed")
@@ -13,6 +21,8 @@ STATUSES = ("complete", "diverged", "pruned", "failed")
 FINISHED = ("complete", "diverged", "pruned")
 RUNS_FILE = "runs.parquet"
 CURVES_FILE = "curves.parquet"
+#: The study's update rule as declared (``Rule.describe``): labels, TeX, which h are 1 − h.
+RULE_FILE = "rule.json"
 #: ``curves.parquet``, long format: one row per run and record point.
 CURVE_COLUMNS = ("study", "trial", "seed", "step", "loss")
 

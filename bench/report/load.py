@@ -16,7 +16,7 @@ from typing import Any
 
 import pandas as pd
 
-from bench.results import CURVES_FILE, RUNS_FILE, empty_curves
+from bench.results import CURVES_FILE, RULE_FILE, RUNS_FILE, empty_curves
 
 __all__ = ["ReportError", "StudyData", "find_studies", "load_studies", "open_storage_study"]
 
@@ -45,6 +45,8 @@ class StudyData:
     environment: dict[str, Any] = field(default_factory=dict)
     confirm: pd.DataFrame = field(default_factory=pd.DataFrame)
     confirm_curves: pd.DataFrame = field(default_factory=empty_curves)
+    #: The update rule's declaration (``rule.json``): labels, TeX, which h are searched as 1 − h.
+    rule: dict[str, Any] = field(default_factory=dict)
 
     @property
     def task(self) -> str:
@@ -105,9 +107,11 @@ class StudyData:
 
     @property
     def momentum_column(self) -> str | None:
-        """The β₁-like hyperparameter: ``beta1`` for Adam, ``momentum`` for SGD."""
-        for column in ("beta1", "momentum"):
-            if column in self.runs:
+        """The β₁-like hyperparameter: the first declared as searched as 1 − h (``beta1`` for
+        Adam, ``momentum`` for SGD, ``alpha`` for RMSProp) that the runs vary; None if none."""
+        for spec in self.rule.get("hyperparameters", []):
+            column = spec["name"]
+            if spec.get("one_minus") and column in self.runs and self.runs[column].nunique() > 1:
                 return column
         return None
 
@@ -173,6 +177,7 @@ def _load(root: Path, name: str) -> StudyData:
         environment=_json(path / "environment.json"),
         confirm=confirm,
         confirm_curves=curves[rerun],
+        rule=_json(path / RULE_FILE),
     )
 
 

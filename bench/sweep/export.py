@@ -14,7 +14,8 @@ import pandas as pd
 import torch
 
 from bench.config import ConfigError
-from bench.results import CURVES_FILE, RUNS_FILE
+from bench.optim import rule_class
+from bench.results import CURVES_FILE, RULE_FILE, RUNS_FILE
 from bench.sweep.storage import mask_url
 from bench.sweep.study import curves_frame, runs_frame
 
@@ -88,6 +89,8 @@ def export_study(
     text = mask_url(json.dumps(config, indent=2, default=str))
     (directory / "config.json").write_text(text + "\n")
     (directory / "environment.json").write_text(json.dumps(env, indent=2) + "\n")
+    rule = rule_class(config["optimizer"]["name"]).describe()
+    (directory / RULE_FILE).write_text(json.dumps(rule, indent=2, ensure_ascii=False) + "\n")
     return runs
 
 

@@ -101,7 +101,7 @@ def test_a_study_where_every_trial_diverged(
     assert "100 % (8/8)" in (tables / "divergence.md").read_text()
 
 
-def test_the_report_never_imports_the_engine(sweep_results: Path, tmp_path: Path) -> None:
+def test_the_report_reads_files_only(sweep_results: Path, tmp_path: Path) -> None:
     code = (
         "import sys\n"
         "from bench.report import build_report\n"
@@ -112,7 +112,9 @@ def test_the_report_never_imports_the_engine(sweep_results: Path, tmp_path: Path
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
     )
     loaded = ast.literal_eval(result.stdout.strip().splitlines()[-1])
-    assert loaded and all(m.startswith("bench.report") for m in loaded), loaded
+    # The report package and the results contract it shares with the export; no engine, rules,
+    # tasks, sweep or torch.
+    assert loaded and all(m.startswith("bench.report") or m == "bench.results" for m in loaded)
 
 
 def test_an_ert_beyond_the_budget_is_flagged_as_extrapolated_in_the_profile() -> None:
