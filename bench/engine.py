@@ -79,12 +79,19 @@ class PopulationResult:
     curves: Tensor  # [P, R] monitored loss at the record steps
     final_loss: Tensor  # [P]
     best_loss: Tensor  # [P]
-    hit_step: Tensor  # [P] int64: first step with monitored loss <= target, else -1 (censored)
+    # [P] int64: first monitored step from which the loss stays <= target to the end, else -1
+    # (censored); one touch of the target under noise is not arrival.
+    hit_step: Tensor
     diverged_step: Tensor  # [P] int64: step at which the member diverged, else -1
     pruned_step: Tensor  # [P] int64: record step at which the member was stopped, else -1
     final_params: Tensor  # [P, D]
     start_in_basin: Tensor | None = None  # [P] bool, tasks with basins
     end_in_basin: Tensor | None = None  # [P] bool, tasks with basins
+    # [P] int64, tasks with basins: first step in the global basin (0 if it started there), or -1.
+    escape_step: Tensor | None = None
+    # [P] float64, tasks with basins: share of the steps of the run's second half (t >= steps/2)
+    # spent in the global basin; a stopped member counts as outside from its stop.
+    late_basin_share: Tensor | None = None
     metrics: dict[str, Tensor] = field(default_factory=dict)  # task metrics, [P] each
     seconds: Tensor = field(default_factory=lambda: torch.zeros(0))  # [P] share of chunk time
 
@@ -174,6 +181,8 @@ def _concat(parts: list[PopulationResult]) -> PopulationResult:
         final_params=cat("final_params"),
         start_in_basin=cat("start_in_basin"),
         end_in_basin=cat("end_in_basin"),
+        escape_step=cat("escape_step"),
+        late_basin_share=cat("late_basin_share"),
         metrics={k: torch.cat([p.metrics[k] for p in parts]) for k in first.metrics},
         seconds=cat("seconds"),
     )
@@ -224,6 +233,12 @@ class Chunk:
         # Minibatch tasks: the sum of the step losses since the last record.
         self.interval = torch.zeros(size, dtype=dtype, device=device)
         self.start_in_basin = task.in_global_basin(self.x).cpu() if task.has_basins else None
+        if task.has_basins:
+            # First step in the global basin (first passage), and steps of the run's second
+            # half spent in it: an escape under noise is a passage, not the last snapshot.
+            self.escape = torch.full((size,), -1, dtype=torch.int64, device=device)
+            self.late_steps = torch.zeros(size, dtype=torch.int64, device=device)
+            self.late_from = (steps + 1) // 2
         self.last_t = 0
 
     def advance(
@@ -272,11 +287,19 @@ class Chunk:
             if monitored is not None:
                 # A frozen member's loss is NaN or above its limit: neither lowers `best` nor hits.
                 torch.fmin(best, monitored, out=best)
-                hit.masked_fill_((monitored <= task.target) & (hit < 0), step)
+                # Reached: the first step after which the loss stays at or below the target.
+                below = monitored <= task.target
+                hit.masked_fill_(~below, -1)
+                hit.masked_fill_(below & (hit < 0), step)
                 if record is not None:
                     curves[:, record] = monitored
             if record is not None:
                 previous_record = t
+            if task.has_basins:
+                inside = task.in_global_basin(x) & ~stopped[:, 0]
+                self.escape.masked_fill_(inside & (self.escape < 0), step)
+                if t >= self.late_from:
+                    self.late_steps.add_(inside)
 
             if progress is not None and (record is not None or t == steps):
                 progress(size * (t - done_steps))
@@ -323,6 +346,12 @@ class Chunk:
             final_params=x.cpu(),
             start_in_basin=self.start_in_basin,
             end_in_basin=end_in_basin,
+            escape_step=self.escape.cpu() if task.has_basins else None,
+            late_basin_share=(
+                (self.late_steps.double() / (self.config.steps + 1 - self.late_from)).cpu()
+                if task.has_basins
+                else None
+            ),
             metrics={k: v.cpu() for k, v in metrics.items()},
             seconds=torch.full((size,), seconds / size, dtype=torch.float64),
         )
