@@ -160,7 +160,8 @@ def analyse_choi2019(studies: Sequence[StudyData]) -> list[Finding]:
     gaps_exact = curve_gaps(exact, momentum, second_half=False)
     gaps_bc = curve_gaps(corrected, momentum, second_half=True)
     slopes = _slope(without, momentum)
-    budget = "the same trial budget, seeds and η range [1e-5, 10]"
+    tuned = study_named(studies, TUNED["adam"])
+    budget = f"the same trial budget, seeds and η range [1e-5, 10] on {tuned.task}"
     return [
         Finding.of(
             f"As ε grows, Adam with lr = η·ε/(1 − β₁) follows momentum SGD(η, β₁): without the "
