@@ -222,15 +222,12 @@ def objective_vs_lr(summaries: Mapping[str, StudySummary]) -> Chart | None:
             table = tables[label]
             done = table[np.isfinite(table["score"])]
             colour_by = "one_minus" in table
-            points = ax.scatter(
-                done["lr"],
-                done["score"],
-                c=done["one_minus"] if colour_by else "C0",
-                cmap="viridis",
-                norm=LogNorm(1e-3, 1.0) if colour_by else None,
-                s=18,
-                edgecolors="none",
+            colours = (
+                {"c": done["one_minus"], "cmap": "viridis", "norm": LogNorm(1e-3, 1.0)}
+                if colour_by
+                else {"color": "C0"}
             )
+            points = ax.scatter(done["lr"], done["score"], s=18, edgecolors="none", **colours)
             diverged = table[np.isposinf(table["score"])]
             if len(diverged):
                 ax.scatter(
