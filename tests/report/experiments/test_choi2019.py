@@ -130,7 +130,7 @@ def test_the_whole_command_writes_a_verdict_for_every_claim(tmp_path: Path) -> N
         f"reports_dir={tmp_path / 'reports'}",
         cwd=tmp_path,
     )
-    _, err = process.communicate(timeout=300)
+    _, err = process.communicate(timeout=900)
     assert process.returncode == 0, err
     report = tmp_path / "reports" / "choi2019"
     verdicts = json.loads((report / "verdicts.json").read_text())

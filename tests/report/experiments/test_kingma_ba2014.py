@@ -94,7 +94,7 @@ def test_the_whole_command_writes_a_verdict_for_every_claim(tmp_path: Path) -> N
         f"reports_dir={tmp_path / 'reports'}",
         cwd=tmp_path,
     )
-    _, err = process.communicate(timeout=300)
+    _, err = process.communicate(timeout=900)
     assert process.returncode == 0, err
     report = tmp_path / "reports" / "kingma_ba2014"
     verdicts = json.loads((report / "verdicts.json").read_text())
