@@ -14,6 +14,7 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
 from bench.config import ConfigError, is_report, is_sweep, register, validate
+from bench.names import check_name
 from bench.sweep import (
     STORAGE_ERRORS,
     error_line,
@@ -64,6 +65,7 @@ def check_arguments(argv: list[str]) -> None:
         except Exception as error:  # noqa: BLE001 - Hydra and OmegaConf raise many kinds
             raise ConfigError(_one_line(error)) from None
         validate(cfg)
+        _check_names(cfg)
         check_writable(cfg.results_dir)
         if is_sweep(cfg):
             validate_sweep(cfg)
@@ -80,6 +82,20 @@ def _check_groups(overrides: list[str]) -> None:
                 raise ConfigError(
                     f"{key}={value!r} is unknown; allowed: {', '.join(allowed) or 'none yet'}"
                 )
+
+
+def _check_names(cfg: DictConfig) -> None:
+    """Refuse a study or report name that no directory can hold (any other name is mapped to
+    one directory right below results_dir / reports_dir by ``bench.names``)."""
+    named = [("study_name", cfg.study_name)] if cfg.study_name else []
+    if is_report(cfg):
+        named.append(("report.name", cfg.report.name))
+        named.extend(("report.studies", study) for study in cfg.report.studies or [])
+    for key, name in named:
+        try:
+            check_name(name, key)
+        except ValueError as error:
+            raise ConfigError(str(error)) from None
 
 
 def _one_line(error: BaseException) -> str:
@@ -141,8 +157,13 @@ class MultirunReport(Callback):
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         """Build the report over every study of the multirun."""
-        if self.studies:
+        if not self.studies:
+            return
+        try:
             _report(config, self.name, sorted(set(self.studies)))
+        except ConfigError as error:
+            print(f"bench: {error}", file=sys.stderr)
+            raise SystemExit(2) from None
 
 
 def main() -> None:

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from bench.names import name_dir
 from bench.report import figures, metrics, tables
 from bench.report.html import Section, anchor, details_table, render_page, summary_table
 from bench.report.load import ReportError, StudyData, load_studies, open_storage_study
@@ -39,14 +40,15 @@ def build_report(
     ``ReportError`` (a ``ValueError``), in one line, for an unknown study, an empty results
     directory or a bad report name.
     """
-    if not name or name in (".", "..") or "/" in name or "\\" in name:
-        raise ReportError(f"report name {name!r} is not a plain directory name")
+    try:
+        out = name_dir(reports_dir, name, "report.name")
+    except ValueError as error:
+        raise ReportError(str(error)) from None
     loaded = load_studies(results_dir, studies)
     if not loaded:
         raise ReportError(f"no studies in results_dir={str(results_dir)!r}; run a sweep first")
 
     grid = _summaries(loaded)
-    out = Path(reports_dir) / name
     table_list = tables.build_tables(grid)
     _write_tables(out / "tables", table_list)
     page = render_page(

@@ -1,8 +1,7 @@
 """Read stored studies back from a results directory: runs, curves, config and environment.
 
-Reads only what ``bench.sweep.export.export_study`` writes (``<results_dir>/<study>/``), plus the
-Optuna storage for hyperparameter importance. A study name may hold ``/``, so studies are found
-wherever a ``runs.parquet`` lies below the results directory.
+Reads only what ``bench.sweep.export.export_study`` writes: one directory per study right below
+the results directory, named by ``bench.names`` (a name holding ``/`` is still one directory).
 """
 
 from __future__ import annotations
@@ -16,12 +15,10 @@ from typing import Any
 
 import pandas as pd
 
+from bench.names import dir_name, name_dir
 from bench.results import CURVES_FILE, RUNS_FILE, empty_curves
 
 __all__ = ["ReportError", "StudyData", "find_studies", "load_studies", "open_storage_study"]
-
-#: Directories below a results directory that never hold studies.
-_SKIP = (".multirun", "benchmarks")
 
 
 class ReportError(ValueError):
@@ -119,12 +116,8 @@ def find_studies(results_dir: str | Path) -> list[str]:
     root = Path(results_dir)
     if not root.is_dir():
         return []
-    names = []
-    for runs in root.rglob(RUNS_FILE):
-        relative = runs.parent.relative_to(root)
-        if relative.parts and relative.parts[0] not in _SKIP:
-            names.append(relative.as_posix())
-    return sorted(names)
+    names = (dir_name(runs.parent.name) for runs in root.glob(f"*/{RUNS_FILE}"))
+    return sorted(name for name in names if name is not None)
 
 
 def load_studies(results_dir: str | Path, names: Sequence[str] | None = None) -> list[StudyData]:
@@ -146,7 +139,7 @@ def load_studies(results_dir: str | Path, names: Sequence[str] | None = None) ->
 
 
 def _load(root: Path, name: str) -> StudyData:
-    path = root / name
+    path = name_dir(root, name)
     runs = pd.read_parquet(path / RUNS_FILE)
     curves_path = path / CURVES_FILE
     curves = pd.read_parquet(curves_path) if curves_path.exists() else pd.DataFrame()

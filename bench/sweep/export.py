@@ -14,6 +14,7 @@ import pandas as pd
 import torch
 
 from bench.config import ConfigError
+from bench.names import name_dir
 from bench.results import CURVES_FILE, RUNS_FILE
 from bench.sweep.storage import mask_url
 from bench.sweep.study import curves_frame, runs_frame
@@ -34,8 +35,12 @@ def check_writable(directory: str | Path, key: str = "results_dir") -> None:
 
 
 def study_dir(results_dir: str | Path, study: str) -> Path:
-    """``results_dir/study``, created; refused with one line where it cannot be written."""
-    path = Path(results_dir) / study
+    """``results_dir/<study as a directory name>``, created; refused with one line where it
+    cannot be written. Whatever the name holds, the directory is right below ``results_dir``."""
+    try:
+        path = name_dir(results_dir, study)
+    except ValueError as error:
+        raise ConfigError(str(error)) from None
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as error:

@@ -54,8 +54,18 @@ def test_refusals_are_one_line(sweep_results: Path, tmp_path: Path) -> None:
         build_report(sweep_results, tmp_path, studies=["nope"])
     with pytest.raises(ReportError, match="no studies in results_dir"):
         build_report(tmp_path / "empty", tmp_path)
-    with pytest.raises(ReportError, match="plain directory name"):
-        build_report(sweep_results, tmp_path, name="../x")
+    with pytest.raises(ReportError, match="report.name='' is invalid"):
+        build_report(sweep_results, tmp_path, name="")
+
+
+@pytest.mark.parametrize("name", ["../x", "/tmp/x", "<script>alert(1)</script>adam", ".."])
+def test_a_report_name_is_one_directory_below_reports_dir(
+    sweep_results: Path, tmp_path: Path, name: str
+) -> None:
+    reports = tmp_path / "reports"
+    path = build_report(sweep_results, reports, name=name, studies=["sgd-double_well"])
+    assert path.parent.parent == reports and path.name == "index.html"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["reports"]
 
 
 def test_cli_prints_the_path(
