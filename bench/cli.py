@@ -24,6 +24,7 @@ from bench.sweep import (
     validate_sweep,
 )
 from bench.sweep.export import check_writable
+from bench.sweep.storage import check_storage
 
 __all__ = ["MultirunReport", "main"]
 
@@ -69,6 +70,8 @@ def check_arguments(argv: list[str]) -> None:
         check_writable(cfg.results_dir)
         if is_sweep(cfg):
             validate_sweep(cfg)
+        if not is_report(cfg):
+            check_storage(cfg.storage, cfg.results_dir)
 
 
 def _check_groups(overrides: list[str]) -> None:

@@ -22,6 +22,7 @@ from bench.config import ConfigError
 __all__ = [
     "STORAGE_ERRORS",
     "STORAGES",
+    "check_storage",
     "describe",
     "error_line",
     "mask_url",
@@ -32,6 +33,8 @@ __all__ = [
 STORAGES = ("sqlite", "journal", "postgres")
 #: What a storage raises when its server or file fails under a running sweep.
 STORAGE_ERRORS = (optuna.exceptions.StorageInternalError, sqlalchemy.exc.SQLAlchemyError, OSError)
+#: What to install for a database driver a URL names (``postgresql://`` means psycopg 3).
+_DRIVER_PACKAGES = {"psycopg": "'psycopg[binary]'", "psycopg2": "psycopg2-binary"}
 
 
 def storage_url(storage: DictConfig, results_dir: str | Path) -> str:
@@ -46,7 +49,7 @@ def storage_url(storage: DictConfig, results_dir: str | Path) -> str:
         if not url:
             raise ConfigError(
                 f"storage=postgres needs its URL in ${storage.url_env}; allowed: "
-                f"export {storage.url_env}=postgresql+psycopg2://user:password@host/db"
+                f"export {storage.url_env}=postgresql://user:password@host/db"
             )
         return url
     return f"sqlite:///{Path(results_dir).resolve() / 'bench.db'}"
@@ -62,13 +65,43 @@ def describe(storage: DictConfig, results_dir: str | Path) -> str:
     return f"{storage.kind} {mask_url(storage_url(storage, results_dir))}"
 
 
-def open_storage(storage: DictConfig, results_dir: str | Path) -> optuna.storages.BaseStorage:
-    """Open (creating if needed) the configured storage, or refuse in one line."""
+def check_storage(storage: DictConfig, results_dir: str | Path) -> str:
+    """The storage's URL, refused in one line (without connecting) where its kind is unknown, its
+    URL is missing or malformed, or the database driver the URL names is not installed."""
     if storage.kind not in STORAGES:
         raise ConfigError(
             f"storage.kind={storage.kind!r} is unknown; allowed: {', '.join(STORAGES)}"
         )
     url = storage_url(storage, results_dir)
+    if storage.kind != "journal":
+        _check_driver(url)
+    return url
+
+
+def _check_driver(url: str) -> None:
+    try:
+        parsed = sqlalchemy.engine.make_url(url)
+        dialect = parsed.get_dialect()
+    except Exception as error:  # noqa: BLE001 - SQLAlchemy raises several kinds for a bad URL
+        raise ConfigError(
+            f"storage {mask_url(url)} is not a usable database URL ({error_line(error)}); "
+            "allowed: sqlite:///path or postgresql://user:password@host/db"
+        ) from None
+    try:
+        dialect.import_dbapi()
+    except ImportError:
+        driver = parsed.get_driver_name()
+        package = _DRIVER_PACKAGES.get(driver, driver)
+        raise ConfigError(
+            f"storage {mask_url(url)} needs the database driver {driver!r}, which is not "
+            f"installed; allowed: pip install {package} (or pip install -e '.[postgres]'), or a "
+            "URL naming an installed driver (postgresql+psycopg://, postgresql+psycopg2://)"
+        ) from None
+
+
+def open_storage(storage: DictConfig, results_dir: str | Path) -> optuna.storages.BaseStorage:
+    """Open (creating if needed) the configured storage, or refuse in one line."""
+    url = check_storage(storage, results_dir)
     try:
         if storage.kind == "journal":
             return _journal(url)
