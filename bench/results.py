@@ -5,7 +5,16 @@ from __future__ import annotations
 
 import pandas as pd
 
-__all__ = ["CURVE_COLUMNS", "FINISHED", "RUNS_FILE", "CURVES_FILE", "STATUSES", "empty_curves"]
+__all__ = [
+    "CURVE_COLUMNS",
+    "CURVES_FILE",
+    "FINISHED",
+    "IMPORTANCE_COLUMNS",
+    "IMPORTANCE_FILE",
+    "RUNS_FILE",
+    "STATUSES",
+    "empty_curves",
+]
 
 #: A run's status: it ran to the end, diverged (with its step), was pruned, or its trial failed.
 STATUSES = ("complete", "diverged", "pruned", "failed")
@@ -15,6 +24,10 @@ RUNS_FILE = "runs.parquet"
 CURVES_FILE = "curves.parquet"
 #: ``curves.parquet``, long format: one row per run and record point.
 CURVE_COLUMNS = ("study", "trial", "seed", "step", "loss")
+IMPORTANCE_FILE = "importance.parquet"
+#: ``importance.parquet``: each searched hyperparameter's importance (summing to 1), or a single
+#: row with no parameter whose note says why there is none (too few complete trials, ...).
+IMPORTANCE_COLUMNS = ("study", "parameter", "importance", "note")
 
 
 def empty_curves() -> pd.DataFrame:

@@ -1,8 +1,8 @@
 """Reports over stored studies: one self-contained HTML file and paper-style tables.
 
-``build_report(results_dir, reports_dir)`` reads what sweeps exported to ``results/`` (and the
-Optuna storage, for hyperparameter importance) and writes ``reports/<name>/index.html`` and
-``reports/<name>/tables/*.tex`` / ``*.md``. It never imports the engine.
+``build_report(results_dir, reports_dir)`` reads what sweeps exported to ``results/`` (files only,
+never the Optuna storage) and writes ``reports/<name>/index.html`` and
+``reports/<name>/tables/*.tex`` / ``*.md``. It never imports the engine or Optuna.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import pandas as pd
 from bench.names import name_dir
 from bench.report import figures, metrics, tables
 from bench.report.html import Section, anchor, details_table, render_page, summary_table
-from bench.report.load import ReportError, StudyData, load_studies, open_storage_study
+from bench.report.load import ReportError, StudyData, load_studies
 from bench.report.summary import StudySummary, group_studies, summarize
 
 __all__ = ["ReportError", "build_report"]
@@ -54,7 +54,7 @@ def build_report(
     page = render_page(
         f"bench report: {name}",
         f"{len(loaded)} studies from {results_dir}",
-        _sections(results_dir, grid, table_list),
+        _sections(grid, table_list),
     )
     out.mkdir(parents=True, exist_ok=True)
     index = out / "index.html"
@@ -83,7 +83,6 @@ def _write_tables(directory: Path, table_list: list[tables.Table]) -> None:
 
 
 def _sections(
-    results_dir: str | Path,
     grid: Mapping[str, Mapping[str, StudySummary]],
     table_list: list[tables.Table],
 ) -> list[Section]:
@@ -125,7 +124,7 @@ def _sections(
         sections.append(_task_section(task, row, colours))
     sections.append(_noise_section(every, colours))
     sections.append(_profile_section(grid, colours))
-    sections.append(_importance_section(results_dir, every))
+    sections.append(_importance_section(every))
     sections.append(_tunability_section(grid, colours))
     sections.append(_provenance_section(every))
     return sections
@@ -240,16 +239,17 @@ def _profile_section(
     )
 
 
-def _importance_section(results_dir: str | Path, every: list[StudySummary]) -> Section:
+def _importance_section(every: list[StudySummary]) -> Section:
     values: dict[str, pd.Series] = {}
     notes = []
-    storages: dict[str, object] = {}
     for s in every:
-        try:
-            study = open_storage_study(results_dir, s.study, storages)
-            values[s.study.name] = metrics.hyperparameter_importance(study)
-        except ValueError as error:
-            notes.append(f"{s.study.name}: no importance ({error}).")
+        table = s.study.importance
+        found = table.dropna(subset=["parameter"]) if "parameter" in table else table.iloc[:0]
+        if len(found):
+            values[s.study.name] = found.set_index("parameter")["importance"].astype(float)
+        else:
+            note = next(iter(table.get("note", pd.Series(dtype=str)).dropna()), "none exported")
+            notes.append(f"{s.study.name}: no importance ({note}).")
     chart = figures.importance_bars(values)
     return Section(
         "importance",

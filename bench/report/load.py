@@ -16,9 +16,9 @@ from typing import Any
 import pandas as pd
 
 from bench.names import dir_name, name_dir
-from bench.results import CURVES_FILE, RUNS_FILE, empty_curves
+from bench.results import CURVES_FILE, IMPORTANCE_FILE, RUNS_FILE, empty_curves
 
-__all__ = ["ReportError", "StudyData", "find_studies", "load_studies", "open_storage_study"]
+__all__ = ["ReportError", "StudyData", "find_studies", "load_studies"]
 
 
 class ReportError(ValueError):
@@ -33,6 +33,8 @@ class StudyData:
     path: Path
     runs: pd.DataFrame
     curves: pd.DataFrame
+    #: ``importance.parquet``: the searched hyperparameters' importance, or a note why none.
+    importance: pd.DataFrame = field(default_factory=pd.DataFrame)
     config: dict[str, Any] = field(default_factory=dict)
     environment: dict[str, Any] = field(default_factory=dict)
 
@@ -147,11 +149,18 @@ def _load(root: Path, name: str) -> StudyData:
         curves = empty_curves()
     if "status" not in runs:
         runs = runs.assign(status=pd.Series(dtype="str"))
+    importance_path = path / IMPORTANCE_FILE
+    if importance_path.exists():
+        importance = pd.read_parquet(importance_path)
+    else:
+        note = f"no {IMPORTANCE_FILE} (exported by an older bench: re-run the sweep to add it)"
+        importance = pd.DataFrame({"study": [name], "parameter": [None], "note": [note]})
     return StudyData(
         name=str(runs["study"].iloc[0]) if "study" in runs and len(runs) else name,
         path=path,
         runs=runs,
         curves=curves,
+        importance=importance,
         config=_json(path / "config.json"),
         environment=_json(path / "environment.json"),
     )
@@ -162,31 +171,3 @@ def _json(path: Path) -> dict[str, Any]:
         return json.loads(path.read_text())
     except (OSError, ValueError):
         return {}
-
-
-def open_storage_study(
-    results_dir: str | Path, study: StudyData, storages: dict[str, Any] | None = None
-) -> Any:
-    """The study in its Optuna storage, read-only by intent; raises ``ValueError`` with a reason.
-
-    The storage is the study's ``storage.url``, else ``<results_dir>/bench.db`` (the default
-    SQLite file, looked up next to the exports rather than where the sweep ran). ``storages``
-    caches opened storages by URL across calls.
-    """
-    storage = study.config.get("storage") or {}
-    url = storage.get("url")
-    if not url:
-        db = Path(results_dir) / "bench.db"
-        if not db.is_file():
-            raise ValueError(f"no Optuna storage at {db}")
-        url = f"sqlite:///{db.resolve()}"
-    import optuna  # here: only importance needs the storage
-
-    storages = {} if storages is None else storages
-    try:
-        if url not in storages:
-            storages[url] = optuna.storages.RDBStorage(url)
-        return optuna.load_study(study_name=study.name, storage=storages[url])
-    except Exception as error:  # noqa: BLE001 - storages raise many kinds
-        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise ValueError(f"storage cannot be read: {reason}") from None

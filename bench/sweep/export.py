@@ -6,6 +6,7 @@ import json
 import os
 import platform
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,8 @@ import torch
 
 from bench.config import ConfigError
 from bench.names import name_dir
-from bench.results import CURVES_FILE, RUNS_FILE
+from bench.results import CURVES_FILE, IMPORTANCE_FILE, RUNS_FILE
+from bench.sweep.importance import importance_frame
 from bench.sweep.storage import mask_url
 from bench.sweep.study import curves_frame, runs_frame
 
@@ -81,19 +83,31 @@ def environment(device: torch.device) -> dict[str, Any]:
 def export_study(
     study: optuna.Study, directory: Path, config: dict[str, Any], env: dict[str, Any]
 ) -> pd.DataFrame:
-    """Write the study's ``runs.parquet`` and ``curves.parquet``, with config and environment.
+    """Write the study's ``runs.parquet``, ``curves.parquet`` and ``importance.parquet``, with
+    config and environment.
 
     The storage is the source of truth: these files are derived from it, and rewritten whole.
     Returns the runs table.
     """
     runs = runs_frame(study)
-    runs.to_parquet(directory / RUNS_FILE, index=False)
-    curves_frame(study).to_parquet(directory / CURVES_FILE, index=False)
+    _replace(directory / RUNS_FILE, lambda p: runs.to_parquet(p, index=False))
+    curves = curves_frame(study)
+    _replace(directory / CURVES_FILE, lambda p: curves.to_parquet(p, index=False))
+    importance = importance_frame(study)
+    _replace(directory / IMPORTANCE_FILE, lambda p: importance.to_parquet(p, index=False))
     # A storage URL given in the config keeps its password out of the file.
     text = mask_url(json.dumps(config, indent=2, default=str))
-    (directory / "config.json").write_text(text + "\n")
-    (directory / "environment.json").write_text(json.dumps(env, indent=2) + "\n")
+    _replace(directory / "config.json", lambda p: p.write_text(text + "\n"))
+    _replace(directory / "environment.json", lambda p: p.write_text(json.dumps(env, indent=2)))
     return runs
+
+
+def _replace(path: Path, write: Callable[[Path], object]) -> None:
+    """Write ``path`` through a temporary file beside it: a process killed mid-export leaves
+    the previous file whole (and a reader never sees half of one)."""
+    partial = path.with_name(f".{path.name}.{os.getpid()}")
+    write(partial)
+    os.replace(partial, path)
 
 
 def summarize(runs: pd.DataFrame) -> str:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from bench.report.load import ReportError, find_studies, load_studies, open_storage_study
+from bench.report.load import ReportError, find_studies, load_studies
 
 
 def test_every_exported_study_is_found_even_with_a_slash_in_its_name(
@@ -56,11 +56,3 @@ def test_only_directories_a_study_name_maps_to_hold_studies(tmp_path: Path, dire
     hidden.mkdir(parents=True)
     pd.DataFrame({"study": ["x"], "status": ["complete"]}).to_parquet(hidden / "runs.parquet")
     assert find_studies(tmp_path) == []
-
-
-def test_the_storage_study_is_opened_next_to_the_exports(sweep_results: Path) -> None:
-    (study,) = load_studies(sweep_results, ["sgd-rosenbrock"])
-    stored = open_storage_study(sweep_results, study)
-    assert stored.study_name == "sgd-rosenbrock"
-    with pytest.raises(ValueError, match="no Optuna storage"):
-        open_storage_study(sweep_results / "elsewhere", study)
