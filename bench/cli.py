@@ -9,9 +9,12 @@ from typing import Any
 import hydra
 from hydra import compose, initialize_config_dir
 from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.core.override_parser.types import Override
+from hydra.errors import HydraException
 from hydra.core.utils import JobReturn, JobStatus
 from hydra.experimental.callback import Callback
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
 
 from bench.config import ConfigError, is_report, is_sweep, register, validate
 from bench.names import check_name
@@ -45,7 +48,7 @@ def check_arguments(argv: list[str]) -> None:
     # sweep: every value is checked, in a number of compositions that adds up rather than
     # multiplies.
     choices: list[list[str]] = []
-    for override in OverridesParser.create().parse_overrides(overrides):
+    for override in _parse(overrides):
         key = override.key_or_group
         if not override.is_sweep_override():
             choices.append([override.input_line])
@@ -63,20 +66,38 @@ def check_arguments(argv: list[str]) -> None:
         try:
             with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
                 cfg = compose("config", overrides=plain)
+            # Interpolations (``steps=${x}``) resolve here, not halfway through a run.
+            OmegaConf.resolve(cfg)
         except Exception as error:  # noqa: BLE001 - Hydra and OmegaConf raise many kinds
             raise ConfigError(_one_line(error)) from None
-        validate(cfg)
-        _check_names(cfg)
-        check_writable(cfg.results_dir)
-        if is_sweep(cfg):
-            validate_sweep(cfg)
-        if not is_report(cfg):
-            check_storage(cfg.storage, cfg.results_dir)
+        try:
+            _check(cfg)
+        except OmegaConfBaseException as error:  # a schema key removed with ``~key``
+            raise ConfigError(_one_line(error)) from None
+
+
+def _check(cfg: DictConfig) -> None:
+    """Validate one composed configuration, as its run would use it."""
+    validate(cfg)
+    _check_names(cfg)
+    check_writable(cfg.results_dir)
+    if is_sweep(cfg):
+        validate_sweep(cfg)
+    if not is_report(cfg):
+        check_storage(cfg.storage, cfg.results_dir)
+
+
+def _parse(overrides: list[str]) -> list[Override]:
+    """Hydra's parse of the overrides; a syntax error is refused in one line."""
+    try:
+        return OverridesParser.create().parse_overrides(overrides)
+    except HydraException as error:
+        raise ConfigError(_one_line(error)) from None
 
 
 def _check_groups(overrides: list[str]) -> None:
     """Refuse a config group choice (``task=…``, ``+sweep=…``) that has no file."""
-    for override in OverridesParser.create().parse_overrides(overrides):
+    for override in _parse(overrides):
         key = override.key_or_group
         if key in GROUPS:
             value = override.get_value_element_as_str()

@@ -79,10 +79,28 @@ def check_storage(storage: DictConfig, results_dir: str | Path) -> str:
         raise ConfigError(
             f"storage.kind={storage.kind!r} is unknown; allowed: {', '.join(STORAGES)}"
         )
+    for key in ("heartbeat_interval", "grace_period"):
+        value = storage[key]
+        if value is not None and value < 1:
+            raise ConfigError(
+                f"storage.{key}={value} is invalid; allowed: seconds >= 1"
+                + (" or null" if key == "grace_period" else "")
+            )
     url = storage_url(storage, results_dir)
-    if storage.kind != "journal":
+    if storage.kind == "journal":
+        _check_directory(Path(url).parent, "storage.path")
+    else:
         _check_driver(url)
     return url
+
+
+def _check_directory(directory: Path, key: str) -> None:
+    """Refuse, without creating anything, a directory that cannot be created or written."""
+    existing = next(p for p in (directory, *directory.parents) if p.exists())
+    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+        raise ConfigError(
+            f"{key}={str(directory)!r} is not writable; allowed: a writable directory"
+        )
 
 
 def _check_driver(url: str) -> None:
