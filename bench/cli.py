@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import signal
 import sys
 from pathlib import Path
 from typing import Any
@@ -10,8 +12,8 @@ import hydra
 from hydra import compose, initialize_config_dir
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.core.override_parser.types import Override
-from hydra.errors import HydraException
 from hydra.core.utils import JobReturn, JobStatus
+from hydra.errors import HydraException
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
@@ -154,6 +156,25 @@ def _hydra_main(cfg: DictConfig) -> str | None:
             file=sys.stderr,
         )
         raise SystemExit(3) from None
+    except KeyboardInterrupt:
+        _interrupted(cfg)
+
+
+def _interrupted(cfg: DictConfig) -> None:
+    """Ctrl-C: fail this process's running trials at once, say so in one line, exit 130."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not stop the clean-up
+    failed = "no"
+    if not is_report(cfg):
+        from bench.sweep.interrupt import fail_own_trials
+
+        with contextlib.suppress(ConfigError, *STORAGE_ERRORS):
+            failed = str(fail_own_trials(cfg))
+    print(
+        f"bench: interrupted; {failed} running trial(s) marked failed: re-run the same command "
+        "to finish them",
+        file=sys.stderr,
+    )
+    raise SystemExit(130)
 
 
 def _report(cfg: DictConfig, name: str, studies: list[str] | None) -> None:
