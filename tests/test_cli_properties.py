@@ -303,3 +303,75 @@ def test_many_random_overrides_work_or_are_refused_in_one_line(argv, tmp_path: P
 @given(drawn=spaces())
 def test_many_random_search_spaces_work_or_are_refused_in_one_line(drawn, tmp_path) -> None:
     _space_property(drawn, tmp_path)
+
+
+#: One example of each kind of bad input the property tests draw, with the refusal it gets.
+BAD_INPUT = [
+    (["task=nonexistent"], "task='nonexistent' is unknown"),
+    (["optimizer=nope"], "optimizer='nope' is unknown"),
+    (["+sweep=nope"], "sweep='nope' is unknown"),
+    (["storage=nope"], "storage='nope' is unknown"),
+    (["+report=nope"], "report='nope' is unknown"),
+    (["+experiment=nope"], "experiment='nope' is unknown"),
+    (["task=;"], "LexerNoViableAltException"),
+    (["steps=[1,"], "no viable alternative"),
+    (["stpes=5"], "Key 'stpes' not in 'Config'"),
+    (["optimizer.betta1=0.5"], "Key 'betta1' not in 'AdamConf'"),
+    (["steps=abc"], "could not be converted to Integer"),
+    (["task.dim=1e400"], "could not be converted to Integer"),
+    (["results_dir=null"], "is not Optional"),
+    (["study_name=[1,2]"], "Cannot convert 'list' to string"),
+    (["steps=${oops}"], "Interpolation key 'oops' not found"),
+    (["steps=${steps}"], "Recursive interpolation"),
+    (["~steps"], "Key 'steps' not in 'Config'"),
+    (["~optimizer.lr"], "does not support deletion"),
+    (["steps=0"], "steps=0 is invalid"),
+    (["seeds=-1"], "seeds=-1 is invalid"),
+    (["dtype=float16"], "dtype='float16' is invalid"),
+    (["device=cuda:9"], "Invalid device"),
+    (["n_records=1"], "n_records=1 is invalid"),
+    (["divergence_factor=nan"], "divergence_factor=nan is invalid"),
+    (["chunk_size=0"], "chunk_size=0 is invalid"),
+    (["grad=hessian"], "grad='hessian' is invalid"),
+    (["optimizer.lr=-1"], "optimizer.lr: -1.0"),
+    (["optimizer.beta1=1.5"], "optimizer.beta1: 1.5"),
+    (["task.noise=-1"], "task.noise: -1.0"),
+    (["task.x0=[1,2,3]"], "3 values for dim=10"),
+    (["task.x0=abc"], "options are invalid"),
+    (["sweep.n_trials=3"], "no sweep is chosen"),
+    (["+sweep=adam", "sweep.n_trials=0"], "sweep.n_trials=0 is invalid"),
+    (["+sweep=adam", "sweep.batch_size=0"], "sweep.batch_size=0 is invalid"),
+    (["+sweep=adam", "sweep.objective=speed"], "sweep.objective='speed' is unknown"),
+    (["+sweep=adam", "sweep.aggregate=max"], "sweep.aggregate='max' is unknown"),
+    (["+sweep=adam", "sweep.pruner=hyperband"], "sweep.pruner='hyperband' is unknown"),
+    (["+sweep=adam", "sweep.sampler=bayes"], "bayes"),
+    (["+sweep=adam", "sweep.seed=-1"], "sweep.seed=-1 is invalid"),
+    (["+sweep=adam", "sweep.sampler=grid", "sweep.grid_points=1"], "grid_points=1"),
+    (["+sweep=adam", "sweep.space=5"], "Cannot assign int"),
+    (["+sweep=adam", "sweep.space.lr=5"], "is not a mapping"),
+    (["+sweep=adam", "sweep.space.lr.distribution=null"], "unknown distribution None"),
+    (["+sweep=adam", "sweep.space.lr.distribution=bogus"], "unknown distribution 'bogus'"),
+    (["+sweep=adam", "sweep.space.lr.low=2", "sweep.space.lr.high=1"], "low=2"),
+    (["+sweep=adam", "sweep.space.lr.low=0"], "on a log scale"),
+    (["+sweep=adam", "sweep.space.lr.low=abc"], "is not a number"),
+    (["+sweep=adam", "+sweep.space.nope={distribution:log,low:1,high:2}"], "nope"),
+    (["+sweep=adam", "sweep.space.lr.low=${x}"], "Interpolation key 'x' not found"),
+    (["storage.kind=mongo"], "storage.kind='mongo' is unknown"),
+    (["storage.heartbeat_interval=0"], "storage.heartbeat_interval=0 is invalid"),
+    (["storage.grace_period=-5"], "storage.grace_period=-5 is invalid"),
+    (["storage.url=nonsense"], "is not a usable database URL"),
+    (["results_dir=/proc/forbidden"], "results_dir='/proc/forbidden' is not writable"),
+    (["+report=default", "report.name=''"], "report.name='' is invalid"),
+    (["+report=default", "report.studies=5"], "is not a ListConfig"),
+    (["+report=default", "report.studies=['']"], "report.studies='' is invalid"),
+    ([f"study_name={'x' * 300}"], "is too long"),
+    (["--multirun", "task=quadratic,nope"], "task='nope' is unknown"),
+]
+
+
+@pytest.mark.parametrize(("argv", "expected"), BAD_INPUT, ids=range(len(BAD_INPUT)))
+def test_each_kind_of_bad_input_is_refused_in_one_line(argv, expected, tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as refused:
+        check_arguments([*argv, f"reports_dir={tmp_path}/r"])
+    assert expected in str(refused.value) and _one_line(str(refused.value))
+    assert not list(tmp_path.iterdir())

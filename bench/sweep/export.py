@@ -6,6 +6,7 @@ import json
 import os
 import platform
 import subprocess
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,11 @@ def check_writable(directory: str | Path, key: str = "results_dir") -> None:
         )
     if not os.access(existing, os.W_OK | os.X_OK):
         raise ConfigError(f"{key}={str(directory)!r} is not writable")
+    # os.access answers yes to root almost anywhere (/proc included): try, and leave nothing.
+    try:
+        tempfile.TemporaryDirectory(dir=existing, prefix=".bench-probe-").cleanup()
+    except OSError as error:
+        raise ConfigError(f"{key}={str(directory)!r} is not writable: {error.strerror}") from None
 
 
 def study_dir(results_dir: str | Path, study: str) -> Path:
