@@ -138,7 +138,7 @@ def _hydra_main(cfg: DictConfig) -> str | None:
     quiet_optuna()  # again: launchers may run the job in another process
     try:
         if is_report(cfg):
-            _report(cfg, cfg.report.name, cfg.report.studies)
+            _report(cfg, cfg.report.name, cfg.report.studies, cfg.report.experiment)
             return None
         if is_sweep(cfg):
             name = run_sweep(cfg).study_name
@@ -177,22 +177,26 @@ def _interrupted(cfg: DictConfig) -> None:
     raise SystemExit(130)
 
 
-def _report(cfg: DictConfig, name: str, studies: list[str] | None) -> None:
+def _report(
+    cfg: DictConfig, name: str, studies: list[str] | None, experiment: str | None = None
+) -> None:
     from bench.report import build_report
 
     check_writable(cfg.reports_dir, "reports_dir")
     try:
-        path = build_report(cfg.results_dir, cfg.reports_dir, name, studies)
+        path = build_report(cfg.results_dir, cfg.reports_dir, name, studies, experiment)
     except ValueError as error:
         raise ConfigError(str(error)) from None
     print(f"report in {path}")
 
 
 class MultirunReport(Callback):
-    """After a multirun (``+experiment=paper``), one report over the studies its jobs ran."""
+    """After a multirun (``+experiment=paper``), one report over the studies its jobs ran;
+    with ``experiment``, its findings and ``verdicts.json`` open the report."""
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, experiment: str | None = None) -> None:
         self.name = name
+        self.experiment = experiment
         self.studies: list[str] = []
 
     def on_job_end(self, config: DictConfig, job_return: JobReturn, **kwargs: Any) -> None:
@@ -205,7 +209,7 @@ class MultirunReport(Callback):
         if not self.studies:
             return
         try:
-            _report(config, self.name, sorted(set(self.studies)))
+            _report(config, self.name, sorted(set(self.studies)), self.experiment)
         except ConfigError as error:
             print(f"bench: {error}", file=sys.stderr)
             raise SystemExit(2) from None

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+import inspect
+from dataclasses import dataclass, field, make_dataclass
+from typing import Any, get_type_hints
 
 import torch
 from hydra.core.config_store import ConfigStore
@@ -16,7 +17,9 @@ __all__ = [
     "is_sweep",
     "optimizer_options",
     "register",
+    "rule_schema",
     "task_options",
+    "task_schema",
     "validate",
 ]
 
@@ -25,94 +28,6 @@ DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
 class ConfigError(ValueError):
     """A configuration value that is refused before any work starts."""
-
-
-@dataclass
-class SyntheticTaskConf:
-    """Keys shared by the closed-form tasks."""
-
-    name: str = MISSING
-    dim: int = 2
-    # A fixed start for every member (a number or a list of `dim`); null: drawn from the seed.
-    x0: Any = None
-    # Std of Gaussian noise added to every gradient, drawn from the seed's stream.
-    noise: float = 0.0
-    # Converged once f - f* <= tol.
-    tol: float = 1e-6
-
-
-@dataclass
-class QuadraticConf(SyntheticTaskConf):
-    name: str = "quadratic"
-    dim: int = 10
-    condition_number: float = 100.0
-
-
-@dataclass
-class LinregConf(SyntheticTaskConf):
-    name: str = "linreg"
-    dim: int = 3
-    n_samples: int = 200
-    true_theta: list[float] = field(default_factory=lambda: [2.0, -3.0, 0.5])
-    data_noise: float = 0.5
-    data_seed: int = 0
-
-
-@dataclass
-class DoubleWellConf(SyntheticTaskConf):
-    name: str = "double_well"
-    dim: int = 1
-    tilt: float = 0.3
-
-
-@dataclass
-class DigitsTaskConf:
-    """Keys shared by the scikit-learn digits tasks."""
-
-    name: str = MISSING
-    batch_size: int = 128
-    # Converged once the full-batch training loss is at or below this.
-    target: float = 0.1
-    test_fraction: float = 0.2
-    split_seed: int = 0
-
-
-@dataclass
-class MLPDigitsConf(DigitsTaskConf):
-    name: str = "mlp_digits"
-    hidden: int = 128
-
-
-@dataclass
-class CNNDigitsConf(DigitsTaskConf):
-    name: str = "cnn_digits"
-    channels: int = 8
-
-
-@dataclass
-class SGDConf:
-    """torch.optim.SGD's hyperparameters and defaults."""
-
-    name: str = "sgd"
-    lr: float = 1e-3
-    momentum: float = 0.0
-    dampening: float = 0.0
-    weight_decay: float = 0.0
-    nesterov: bool = False
-
-
-@dataclass
-class AdamConf:
-    """torch.optim.Adam's hyperparameters and defaults; decoupled=true is AdamW."""
-
-    name: str = "adam"
-    lr: float = 1e-3
-    beta1: float = 0.9
-    beta2: float = 0.999
-    eps: float = 1e-8
-    weight_decay: float = 0.0
-    amsgrad: bool = False
-    decoupled: bool = False
 
 
 @dataclass
@@ -164,6 +79,9 @@ class ReportConf:
     name: str | None = None
     # Study names to compare; null: every study under results_dir.
     studies: list[str] | None = None
+    # A designed experiment (seed_claims, kramers, …) whose findings open the report, from
+    # studies its command already ran: re-analyses without re-running.
+    experiment: str | None = None
 
 
 @dataclass
@@ -177,6 +95,9 @@ class Config:
     sweep: SweepConf = field(default_factory=SweepConf)
     # Filled by `+report=<name>`: build reports/<name>/ from results_dir instead of running.
     report: ReportConf = field(default_factory=ReportConf)
+    # Sizes and settings a designed experiment's jobs read (`+experiment=<name>` sets them, e.g.
+    # design.seeds=16 shrinks one); empty elsewhere.
+    design: dict[str, Any] = field(default_factory=dict)
     # Updates per run.
     steps: int = 500
     # Runs per configuration, with seeds seed_offset .. seed_offset + seeds - 1.
@@ -200,28 +121,63 @@ class Config:
     progress: bool = True
 
 
-_TASK_SCHEMAS: dict[str, type] = {
-    "quadratic": QuadraticConf,
-    "linreg": LinregConf,
-    "rosenbrock": SyntheticTaskConf,
-    "rastrigin": SyntheticTaskConf,
-    "ackley": SyntheticTaskConf,
-    "styblinski_tang": SyntheticTaskConf,
-    "double_well": DoubleWellConf,
-    "logreg_digits": DigitsTaskConf,
-    "mlp_digits": MLPDigitsConf,
-    "cnn_digits": CNNDigitsConf,
-}
+def rule_schema(rule: type) -> type:
+    """The config dataclass of an update rule: ``name`` and each declared hyperparameter."""
+    fields = [("name", str, field(default=rule.name))]
+    fields += [(h.name, h.kind, field(default=h.default)) for h in rule.HPARAMS]
+    return make_dataclass(f"{rule.__name__}Conf", fields)
+
+
+def task_schema(task: type) -> type:
+    """The config dataclass of a task: ``name`` and the keyword options of its constructors.
+
+    The options are read from ``__init__`` up the class hierarchy, as long as each passes
+    ``**kwargs`` on; ``device`` and ``dtype`` come from the top-level config instead.
+    """
+    found: dict[str, tuple[Any, Any]] = {}
+    for cls in task.__mro__:
+        if "__init__" not in vars(cls):
+            continue
+        init = vars(cls)["__init__"]
+        hints = get_type_hints(init)
+        params = inspect.signature(init).parameters.values()
+        for p in params:
+            if p.kind is p.KEYWORD_ONLY and p.name not in (*found, "device", "dtype"):
+                found[p.name] = (_schema_type(hints.get(p.name)), p.default)
+        if not any(p.kind is p.VAR_KEYWORD for p in params):
+            break
+    fields = [("name", str, field(default=task.name))]
+    for name, (kind, default) in found.items():
+        if default is inspect.Parameter.empty:
+            default = MISSING
+        if isinstance(default, (list, tuple)):
+            fields.append((name, kind, field(default_factory=lambda d=default: list(d))))
+        else:
+            fields.append((name, kind, field(default=default)))
+    return make_dataclass(f"{task.__name__}Conf", fields)
+
+
+def _schema_type(hint: Any) -> Any:
+    """The hint where OmegaConf can check it (int, float, bool, str), else ``Any``."""
+    return hint if hint in (int, float, bool, str) else Any
 
 
 def register() -> None:
-    """Register the schemas: ``config_schema`` and ``task/_<name>``, ``optimizer/_<name>``."""
+    """Register the schemas: ``config_schema``, ``task/_<name>``, ``optimizer/_<name>`` and
+    ``sweep/_<rule>`` (the sweep schema holding the rule's default search space)."""
+    from bench.optim import RULES
+    from bench.optim.hparams import default_space
+    from bench.tasks import TASKS
+
     store = ConfigStore.instance()
     store.store(name="config_schema", node=Config)
-    for name, schema in _TASK_SCHEMAS.items():
-        store.store(group="task", name=f"_{name}", node=schema(name=name))
-    store.store(group="optimizer", name="_sgd", node=SGDConf)
-    store.store(group="optimizer", name="_adam", node=AdamConf)
+    for name, task in TASKS.items():
+        store.store(group="task", name=f"_{name}", node=task_schema(task))
+    for name, rule in RULES.items():
+        store.store(group="optimizer", name=f"_{name}", node=rule_schema(rule))
+        # `_<rule>@sweep` in a sweep file: the schema with the rule's declared default space.
+        space = default_space(rule.HPARAMS)
+        store.store(group="sweep", name=f"_{name}", node=SweepConf(name=name, space=space))
     store.store(group="storage", name="_storage", node=StorageConf)
     store.store(group="sweep", name="_sweep", node=SweepConf)
     store.store(group="report", name="_report", node=ReportConf)

@@ -11,6 +11,7 @@ __all__ = [
     "FINISHED",
     "IMPORTANCE_COLUMNS",
     "IMPORTANCE_FILE",
+    "RULE_FILE",
     "RUNS_FILE",
     "STATUSES",
     "empty_curves",
@@ -22,6 +23,8 @@ STATUSES = ("complete", "diverged", "pruned", "failed")
 FINISHED = ("complete", "diverged", "pruned")
 RUNS_FILE = "runs.parquet"
 CURVES_FILE = "curves.parquet"
+#: The study's update rule as declared (``Rule.describe``): labels, TeX, which h are 1 − h.
+RULE_FILE = "rule.json"
 #: ``curves.parquet``, long format: one row per run and record point.
 CURVE_COLUMNS = ("study", "trial", "seed", "step", "loss")
 IMPORTANCE_FILE = "importance.parquet"

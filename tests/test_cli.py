@@ -71,8 +71,8 @@ def test_bad_input_exits_non_zero_with_one_line(
 def test_every_value_of_a_multirun_is_checked() -> None:
     with pytest.raises(ConfigError, match="task='nope' is unknown"):
         check_arguments(["--multirun", "task=quadratic,nope"])
-    with pytest.raises(ConfigError, match="optimizer=.*'lion' is unknown"):
-        check_arguments(["-m", "optimizer=adam,lion"])
+    with pytest.raises(ConfigError, match="optimizer=.*'adamz' is unknown"):
+        check_arguments(["-m", "optimizer=adam,adamz"])
     with pytest.raises(ConfigError, match="optimizer.lr: -1.0"):
         check_arguments(["-m", "optimizer.lr=0.1,-1", "task=quadratic,rosenbrock"])
     check_arguments(["--multirun", "task=quadratic,rastrigin", "optimizer=adam,sgd"])

@@ -10,9 +10,7 @@ from omegaconf import OmegaConf
 from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 
 from bench.config import ConfigError
-from bench.optim import make_rule
-from bench.optim.adam import DEFAULTS as ADAM_DEFAULTS
-from bench.optim.sgd import DEFAULTS as SGD_DEFAULTS
+from bench.optim import RULES, make_rule
 from bench.sweep.space import ParamSpec, distributions, grid, hyperparameters, parse_space
 
 ADAM_YAML = """
@@ -272,8 +270,8 @@ REFUSALS = [
     ),
     (
         "adam",
-        {"lr": LR, "decoupled": {"distribution": "fixed", "value": "yes"}},
-        "sweep.space.decoupled",
+        {"lr": LR, "amsgrad": {"distribution": "fixed", "value": "yes"}},
+        "sweep.space.amsgrad",
         "is not a boolean",
     ),
     (
@@ -346,7 +344,7 @@ REFUSALS = [
         "sweep.space.dampening",
         "nesterov may be true",
     ),
-    ("rmsprop", {"lr": LR}, "optimizer", "allowed: sgd, adam"),
+    ("no_such_rule", {"lr": LR}, "optimizer", "allowed: " + ", ".join(sorted(RULES))),
 ]
 
 
@@ -374,18 +372,15 @@ def test_nesterov_is_accepted_with_positive_momentum_and_no_dampening() -> None:
 
 @pytest.mark.parametrize(
     ("optimizer", "target"),
-    [("sgd", t) for t in SGD_DEFAULTS if t != "nesterov"]
-    + [("adam", t) for t in ADAM_DEFAULTS if t not in ("amsgrad", "decoupled")],
+    [(name, h.name) for name, rule in RULES.items() for h in rule.HPARAMS if h.kind is float],
 )
 def test_fixed_values_accepted_exactly_where_the_rule_accepts_them(
     optimizer: str, target: str
 ) -> None:
-    names = (
-        [target, f"one_minus_{target}"]
-        if target in ("beta1", "beta2", "momentum", "dampening")
-        else [target]
-    )
-    searched = {"eps": LR} if target == "lr" else {"lr": LR}
+    declared = RULES[optimizer].declared(target)
+    names = [target, declared.search_name] if declared.one_minus else [target]
+    other = next(h.name for h in RULES[optimizer].HPARAMS if h.kind is float and h.name != target)
+    searched = {other: {"distribution": "log", "low": 1e-4, "high": 1e-2}}
     for name in names:
         for x in (-1.0, -1e-9, 0.0, 0.5, 1.0 - 1e-9, 1.0, 1.0 + 1e-9, 10.0):
             value = 1.0 - x if name != target else x
@@ -395,8 +390,6 @@ def test_fixed_values_accepted_exactly_where_the_rule_accepts_them(
             except ValueError:
                 accepted = False
             space = {**searched, name: {"distribution": "fixed", "value": x}}
-            if optimizer == "sgd" and "eps" in space:
-                space = {"weight_decay": LR, name: space[name]}
             if accepted:
                 parse_space(space, optimizer)
             else:
@@ -412,7 +405,7 @@ def test_grid_values() -> None:
         "weight_decay": {"distribution": "int", "low": 0, "high": 2},
         "eps": {"distribution": "uniform", "low": 1e-8, "high": 1e-8},
         "amsgrad": {"distribution": "categorical", "choices": [False, True]},
-        "decoupled": {"distribution": "fixed", "value": True},
+        "decoupled_weight_decay": {"distribution": "fixed", "value": True},
     }
     assert grid(parse_space(space, "adam"), 5) == {
         "lr": [1e-4, 1e-3, 1e-2, 1e-1, 1.0],

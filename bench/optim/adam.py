@@ -1,23 +1,48 @@
-"""Adam with bias correction, AMSGrad, L2 and decoupled weight decay, one set per member."""
+"""Adam (and AdamW): bias correction on or off, ε placed as torch or Keras, one set per member."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 
 import torch
 from torch import Tensor
 
-from bench.optim._hparams import HParamValue, check_range, collect, column
+from bench.optim.base import Rule
+from bench.optim.hparams import UNIT, HParam, column
 
-DEFAULTS: dict[str, float | bool] = {
-    "lr": 1e-3,
-    "beta1": 0.9,
-    "beta2": 0.999,
-    "eps": 1e-8,
-    "weight_decay": 0.0,
-    "amsgrad": False,
-    "decoupled": False,
-}
+HPARAMS = (
+    HParam("lr", 1e-3, "η", r"\eta", "learning rate", search=(1e-5, 1.0)),
+    HParam("beta1", 0.9, "β₁", r"\beta_1", "decay of the first moment", UNIT, True, (1e-3, 1.0)),
+    HParam(
+        "beta2", 0.999, "β₂", r"\beta_2", "decay of the second moment", UNIT, True, (1e-5, 1e-1)
+    ),
+    HParam("eps", 1e-8, "ε", r"\epsilon", "added to the denominator", search=(1e-10, 1.0)),
+    HParam("weight_decay", 0.0, "λ", r"\lambda", "weight decay (L2, or decoupled)"),
+    HParam("amsgrad", False, "AMSGrad", r"\mathrm{AMSGrad}", "the maximum of past v"),
+    HParam(
+        "decoupled_weight_decay",
+        False,
+        "decoupled",
+        r"\mathrm{decoupled}",
+        "AdamW's decay θ ← (1 − ηλ)θ instead of L2",
+    ),
+    HParam(
+        "bias_correction",
+        True,
+        "bias correction",
+        r"\mathrm{bias\ correction}",
+        "divide m by 1 − β₁ᵗ and v by 1 − β₂ᵗ (false: Kingma & Ba §6.4)",
+    ),
+    HParam(
+        "eps_placement",
+        "torch",
+        "ε placement",
+        r"\epsilon\ \mathrm{placement}",
+        "torch: ε after the bias correction of √v; keras: before it",
+        choices=("torch", "keras"),
+    ),
+)
 
 
 @dataclass
@@ -36,30 +61,51 @@ class AdamState:
     decay: Tensor | None
     amsgrad: Tensor | None
     neg_lr: Tensor
+    #: Per step and distinct setting: 1 − β₁ᵗ, √(1 − β₂ᵗ) as √v's divisor, and Keras's
+    #: √(1 − β₂ᵗ) / (1 − β₁ᵗ) step factor; 1 where a member does not apply it.
     bias_correction1: Tensor
     bias_column1: Tensor
     bias_correction2_sqrt: Tensor
     bias_column2: Tensor
+    keras: Tensor | None
+    keras_factor: Tensor | None
+    keras_column: Tensor | None
 
 
-def _bias_tables(beta: Tensor, steps: int, power: float = 1.0) -> tuple[Tensor, Tensor]:
-    """``(1 - beta**t) ** power`` for t = 1..steps per distinct beta, in Python floats.
+def step_table(
+    keys: list[Tensor], steps: int, factor: Callable[..., float]
+) -> tuple[Tensor, Tensor]:
+    """``factor(*key, t)`` for t = 1..steps per distinct key, in Python floats.
 
     torch's float64 ``pow`` differs from C's by an ulp in a few percent of cases (and its
-    ``** 0.5`` from Python's), and chaotic runs amplify that, so the factors are computed exactly
-    the way ``torch.optim.Adam`` does.
-    Returns the table ``[steps, U]`` and each member's column in it.
+    ``** 0.5`` from Python's), and chaotic runs amplify that, so step factors are computed the
+    way ``torch.optim`` does, in Python. Returns the table ``[steps, U]`` and each member's
+    column in it.
     """
-    unique, inverse = torch.unique(beta, return_inverse=True)
-    table = [[(1 - b ** float(t)) ** power for b in unique.tolist()] for t in range(1, steps + 1)]
-    return torch.tensor(table, dtype=torch.float64).reshape(steps, len(unique)), inverse
+    stacked = torch.stack([k.to(torch.float64) for k in keys], dim=1)
+    unique, inverse = torch.unique(stacked, dim=0, return_inverse=True)
+    rows = unique.tolist()
+    table = [[factor(*row, float(t)) for row in rows] for t in range(1, steps + 1)]
+    return torch.tensor(table, dtype=torch.float64).reshape(steps, len(rows)), inverse
 
 
-class Adam:
-    r"""Adam (and AdamW) as ``torch.optim.Adam`` computes it, for a population of parameters.
+def _bc1(beta1: float, corrected: float, t: float) -> float:
+    return 1 - beta1**t if corrected else 1.0
+
+
+def _bc2_sqrt(beta2: float, divides: float, t: float) -> float:
+    return (1 - beta2**t) ** 0.5 if divides else 1.0
+
+
+def _keras_factor(beta1: float, beta2: float, corrected: float, t: float) -> float:
+    return (1 - beta2**t) ** 0.5 / (1 - beta1**t) if corrected else 1.0
+
+
+class Adam(Rule):
+    r"""Adam as ``torch.optim.Adam`` computes it, for a population of parameters.
 
     With :math:`g_t = \nabla f(\theta_{t-1}) + \lambda\theta_{t-1}` (L2) or
-    :math:`\theta_{t-1} \leftarrow (1-\eta\lambda)\theta_{t-1}` first (decoupled),
+    :math:`\theta_{t-1} \leftarrow (1-\eta\lambda)\theta_{t-1}` first (decoupled, AdamW),
 
     .. math::
         m_t = \beta_1 m_{t-1} + (1-\beta_1) g_t,\quad
@@ -67,35 +113,34 @@ class Adam:
         \theta_t = \theta_{t-1} - \frac{\eta}{1-\beta_1^t}\,
                    \frac{m_t}{\sqrt{\hat v_t}/\sqrt{1-\beta_2^t} + \epsilon}
 
-    where :math:`\hat v_t = v_t`, or :math:`\max_{s\le t} v_s` with AMSGrad; ε is added after the
-    square root. Every hyperparameter holds one value per member.
+    where :math:`\hat v_t = v_t`, or :math:`\max_{s\le t} v_s` with AMSGrad. ``eps_placement=keras``
+    adds ε before the correction, as ``keras.optimizers.Adam`` does:
+    :math:`\theta_t = \theta_{t-1} - \eta\frac{\sqrt{1-\beta_2^t}}{1-\beta_1^t}
+    \frac{m_t}{\sqrt{\hat v_t} + \epsilon}`. ``bias_correction=false`` drops both corrections
+    (Kingma & Ba 2015, §6.4). Every hyperparameter holds one value per member.
     """
 
     name = "adam"
-
-    def __init__(self, size: int, **hparams: HParamValue) -> None:
-        hp = collect(hparams, DEFAULTS, size)
-        check_range("lr", hp["lr"], 0.0, float("inf"), high_open=False)
-        check_range("beta1", hp["beta1"], 0.0, 1.0, high_open=True)
-        check_range("beta2", hp["beta2"], 0.0, 1.0, high_open=True)
-        check_range("eps", hp["eps"], 0.0, float("inf"), high_open=False)
-        check_range("weight_decay", hp["weight_decay"], 0.0, float("inf"), high_open=False)
-        self.size = size
-        self.hparams = hp
-
-    def subset(self, index: Tensor) -> Adam:
-        """The rule for the members at ``index``."""
-        return Adam(len(index), **{k: v[index] for k, v in self.hparams.items()})
+    label = "Adam"
+    reference = "torch.optim.Adam"
+    HPARAMS = HPARAMS
 
     def init_state(self, params: Tensor, steps: int) -> AdamState:
         """Fresh state for ``params`` (``[P, D]``) and a run of ``steps`` updates."""
         hp, device = self.hparams, params.device
-        wd, decoupled = hp["weight_decay"], hp["decoupled"]
+        wd, decoupled = hp["weight_decay"], hp["decoupled_weight_decay"]
         l2 = torch.where(decoupled, 0.0, wd)
         decay = 1.0 - hp["lr"] * torch.where(decoupled, wd, 0.0)
-        amsgrad = hp["amsgrad"]
-        bc1, index1 = _bias_tables(hp["beta1"], steps)
-        bc2_sqrt, index2 = _bias_tables(hp["beta2"], steps, power=0.5)
+        amsgrad, corrected = hp["amsgrad"], hp["bias_correction"]
+        keras = hp["eps_placement"] == 1
+        bc1, index1 = step_table([hp["beta1"], corrected], steps, _bc1)
+        bc2_sqrt, index2 = step_table([hp["beta2"], corrected & ~keras], steps, _bc2_sqrt)
+        any_keras = bool(keras.any())
+        factor, index3 = (
+            step_table([hp["beta1"], hp["beta2"], corrected], steps, _keras_factor)
+            if any_keras
+            else (None, None)
+        )
         return AdamState(
             exp_avg=torch.zeros_like(params),
             exp_avg_sq=torch.zeros_like(params),
@@ -114,15 +159,20 @@ class Adam:
             bias_column1=index1.to(device),
             bias_correction2_sqrt=bc2_sqrt.to(device),
             bias_column2=index2.to(device),
+            keras=keras.to(device) if any_keras else None,
+            keras_factor=factor.to(device) if any_keras else None,
+            keras_column=index3.to(device) if any_keras else None,
         )
 
     def step(
-        self, params: Tensor, grad: Tensor, state: AdamState, t: int, frozen: Tensor | None = None
+        self,
+        params: Tensor,
+        grad: Tensor,
+        state: AdamState,
+        t: int | Tensor,
+        frozen: Tensor | None = None,
     ) -> None:
-        """Update ``params`` in place from ``grad`` (overwritten) at step ``t`` (0-based).
-
-        Members where ``frozen`` (``[P, 1]`` bool) is set keep their parameters.
-        """
+        """Update ``params`` in place from ``grad`` (overwritten) at step ``t`` (0-based)."""
         if frozen is not None:
             frozen = column(frozen, params)
         if state.decay is not None:
@@ -145,9 +195,26 @@ class Adam:
         bc2_sqrt = state.bias_correction2_sqrt[t, state.bias_column2]
         denom.div_(column(bc2_sqrt, params)).add_(state.eps)
         neg_step_size = state.neg_lr / state.bias_correction1[t, state.bias_column1]
+        if state.keras is not None:
+            keras_step = state.neg_lr * state.keras_factor[t, state.keras_column]
+            neg_step_size = torch.where(state.keras, keras_step, neg_step_size)
         # grad is free now: it takes the scaled numerator, as addcdiv's value * t1 / t2 orders it.
         torch.mul(exp_avg, column(neg_step_size, params), out=grad)
         if frozen is None:
             params.addcdiv_(grad, denom)
         else:
             torch.where(frozen, params, torch.addcdiv(params, grad, denom, out=grad), out=params)
+
+
+class AdamW(Adam):
+    """``torch.optim.AdamW``: Adam with decoupled weight decay, λ = 0.01 by default."""
+
+    name = "adamw"
+    label = "AdamW"
+    reference = "torch.optim.AdamW"
+    HPARAMS = tuple(
+        replace(h, default={"weight_decay": 1e-2, "decoupled_weight_decay": True}[h.name])
+        if h.name in ("weight_decay", "decoupled_weight_decay")
+        else h
+        for h in HPARAMS
+    )

@@ -7,15 +7,16 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from bench.optim._hparams import HParamValue, check_range, collect, column
+from bench.optim.base import Rule
+from bench.optim.hparams import NON_NEGATIVE, HParam, Range, column
 
-DEFAULTS: dict[str, float | bool] = {
-    "lr": 1e-3,
-    "momentum": 0.0,
-    "dampening": 0.0,
-    "weight_decay": 0.0,
-    "nesterov": False,
-}
+HPARAMS = (
+    HParam("lr", 1e-3, "η", r"\eta", "learning rate", search=(1e-5, 10.0)),
+    HParam("momentum", 0.0, "μ", r"\mu", "momentum factor", one_minus=True, search=(1e-3, 1.0)),
+    HParam("dampening", 0.0, "τ", r"\tau", "dampening of the momentum", Range(0.0, 1.0), True),
+    HParam("weight_decay", 0.0, "λ", r"\lambda", "L2 penalty", NON_NEGATIVE),
+    HParam("nesterov", False, "Nesterov", r"\mathrm{Nesterov}", "Nesterov momentum"),
+)
 
 
 @dataclass
@@ -31,7 +32,7 @@ class SGDState:
     no_momentum: Tensor | None
 
 
-class SGD:
+class SGD(Rule):
     r"""SGD as ``torch.optim.SGD`` computes it, for a population of parameter vectors.
 
     With :math:`g_t = \nabla f(\theta_{t-1}) + \lambda\theta_{t-1}`,
@@ -45,13 +46,12 @@ class SGD:
     """
 
     name = "sgd"
+    label = "SGD"
+    reference = "torch.optim.SGD"
+    HPARAMS = HPARAMS
 
-    def __init__(self, size: int, **hparams: HParamValue) -> None:
-        hp = collect(hparams, DEFAULTS, size)
-        check_range("lr", hp["lr"], 0.0, float("inf"), high_open=False)
-        check_range("momentum", hp["momentum"], 0.0, float("inf"), high_open=False)
-        check_range("dampening", hp["dampening"], 0.0, 1.0, high_open=False)
-        check_range("weight_decay", hp["weight_decay"], 0.0, float("inf"), high_open=False)
+    def check(self, hp: dict[str, Tensor]) -> None:
+        """Nesterov needs momentum > 0 and no dampening, as torch.optim.SGD says."""
         bad = hp["nesterov"] & ((hp["momentum"] <= 0) | (hp["dampening"] != 0))
         if bool(bad.any()):
             i = int(bad.nonzero()[0])
@@ -60,12 +60,6 @@ class SGD:
                 f"dampening={hp['dampening'][i].item()!r}; "
                 "allowed: nesterov only with momentum > 0 and dampening = 0"
             )
-        self.size = size
-        self.hparams = hp
-
-    def subset(self, index: Tensor) -> SGD:
-        """The rule for the members at ``index``."""
-        return SGD(len(index), **{k: v[index] for k, v in self.hparams.items()})
 
     def init_state(self, params: Tensor, steps: int) -> SGDState:
         """Fresh state for ``params`` (``[P, D]``) and a run of ``steps`` updates."""

@@ -18,7 +18,17 @@ import pandas as pd
 
 from bench.names import name_dir
 from bench.report import figures, metrics, tables
-from bench.report.html import Section, anchor, details_table, render_page, summary_table
+from bench.report.experiments import analyse
+from bench.report.findings import write_verdicts
+from bench.report.html import (
+    Section,
+    anchor,
+    details_table,
+    findings_section,
+    render_page,
+    summary_table,
+)
+from bench.report.labels import param_label
 from bench.report.load import ReportError, StudyData, load_studies
 from bench.report.summary import StudySummary, group_studies, summarize
 
@@ -33,10 +43,12 @@ def build_report(
     reports_dir: str | Path,
     name: str = "default",
     studies: Sequence[str] | None = None,
+    experiment: str | None = None,
 ) -> Path:
     """Write ``reports_dir/name/index.html`` and ``tables/*.tex|md``; return the HTML's path.
 
-    ``studies``: names of studies under ``results_dir`` (all when None). Raises
+    ``studies``: names of studies under ``results_dir`` (all when None). ``experiment``: the
+    designed experiment whose findings open the report (also written to ``verdicts.json``). Raises
     ``ReportError`` (a ``ValueError``), in one line, for an unknown study, an empty results
     directory or a bad report name.
     """
@@ -48,15 +60,21 @@ def build_report(
     if not loaded:
         raise ReportError(f"no studies in results_dir={str(results_dir)!r}; run a sweep first")
 
+    findings = analyse(experiment, loaded) if experiment else None
     grid = _summaries(loaded)
     table_list = tables.build_tables(grid)
     _write_tables(out / "tables", table_list)
+    sections = _sections(grid, table_list)
+    if findings is not None:
+        sections.insert(0, findings_section(findings))
     page = render_page(
         f"bench report: {name}",
         f"{len(loaded)} studies from {results_dir}",
-        _sections(grid, table_list),
+        sections,
     )
     out.mkdir(parents=True, exist_ok=True)
+    if findings is not None:
+        write_verdicts(out / "verdicts.json", findings)
     index = out / "index.html"
     partial = out / f".index.html.{os.getpid()}"
     partial.write_text(page, encoding="utf-8")
@@ -246,7 +264,8 @@ def _importance_section(every: list[StudySummary]) -> Section:
         table = s.study.importance
         found = table.dropna(subset=["parameter"]) if "parameter" in table else table.iloc[:0]
         if len(found):
-            values[s.study.name] = found.set_index("parameter")["importance"].astype(float)
+            importance = found.set_index("parameter")["importance"].astype(float)
+            values[s.study.name] = importance.rename(index=lambda p, d=s.study: param_label(d, p))
         else:
             note = next(iter(table.get("note", pd.Series(dtype=str)).dropna()), "none exported")
             notes.append(f"{s.study.name}: no importance ({note}).")

@@ -23,6 +23,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, NullLocator
 
 from bench.report import metrics
+from bench.report.labels import param_label, rule_label
 from bench.report.load import StudyData
 from bench.report.summary import StudySummary
 from bench.results import FINISHED
@@ -41,18 +42,6 @@ __all__ = [
     "tunability_curves",
 ]
 
-#: Display names of hyperparameters and Optuna parameters (plain Unicode: mathtext is slow).
-PARAM_LABELS = {
-    "lr": "η",
-    "one_minus_beta1": "1 − β₁",
-    "one_minus_beta2": "1 − β₂",
-    "one_minus_momentum": "1 − μ",
-    "beta1": "β₁",
-    "beta2": "β₂",
-    "eps": "ε",
-    "momentum": "momentum μ",
-    "weight_decay": "weight decay",
-}
 OBJECTIVE_LABELS = {
     "final_loss": "final loss",
     "best_loss": "best loss",
@@ -95,7 +84,17 @@ def _chart(fig: Figure, caption: str, fmt: str = "svg") -> Chart:
 
 
 def _momentum_label(study: StudyData) -> str:
-    return "1 − β₁" if study.momentum_column == "beta1" else "1 − μ (momentum)"
+    return param_label(study, f"one_minus_{study.momentum_column}")
+
+
+def _colour_legend(summaries: Sequence[StudySummary]) -> str:
+    """``1 − β₁ (Adam) or 1 − μ (SGD)``: what colours each study's trials, in a caption."""
+    named = {
+        f"{_momentum_label(s.study)} ({rule_label(s.study)})": None
+        for s in summaries
+        if s.study.momentum_column
+    }
+    return " or ".join(named) or "nothing (no decay rate searched)"
 
 
 def _plain_ticks(value: float, _position: float) -> str:
@@ -202,7 +201,7 @@ def _trial_table(study: StudyData, scores: pd.Series) -> pd.DataFrame:
 
 
 def objective_vs_lr(summaries: Mapping[str, StudySummary]) -> Chart | None:
-    """Sensitivity: each trial's objective against η, coloured by 1 − β₁ (Adam) or 1 − μ (SGD)."""
+    """Sensitivity: each trial's objective against η, coloured by its 1 − β₁-like value."""
     items = [(k, s) for k, s in summaries.items() if "lr" in s.study.runs and len(s.study.runs)]
     if not items:
         return None
@@ -277,8 +276,8 @@ def objective_vs_lr(summaries: Mapping[str, StudySummary]) -> Chart | None:
             else "none was pruned",
         ]
         caption = (
-            "Each trial's objective against the learning rate, coloured by 1 − β₁ (Adam) or "
-            f"1 − momentum (SGD), the star the best; {', '.join(marks)}."
+            "Each trial's objective against the learning rate, coloured by "
+            f"{_colour_legend([s for _, s in items])}, the star the best; {', '.join(marks)}."
         )
         return _chart(fig, caption)
 
@@ -341,9 +340,9 @@ def lr_momentum_heatmap(summaries: Mapping[str, StudySummary], bins: int = 8) ->
             ax.set_title(label)
             ax.tick_params(axis="x", labelrotation=45)
         caption = (
-            "Median objective of the trials in each cell of learning rate × 1 − β₁ (Adam) or "
-            "1 − momentum (SGD), yellow is better; × marks cells where every trial diverged, "
-            "blank cells were not explored."
+            "Median objective of the trials in each cell of learning rate × "
+            f"{_colour_legend([s for _, s in items])}, yellow is better; × marks cells where "
+            "every trial diverged, blank cells were not explored."
         )
         return _chart(fig, caption)
 
@@ -540,7 +539,7 @@ def performance_profile(times: pd.DataFrame, colours: Mapping[str, tuple]) -> Ch
 
 
 def importance_bars(importances: Mapping[str, pd.Series]) -> Chart | None:
-    """Hyperparameter importance of each study, one panel per study."""
+    """Hyperparameter importance of each study (indexed by parameter label), a panel each."""
     items = [(k, v) for k, v in importances.items() if len(v)]
     if not items:
         return None
@@ -551,9 +550,7 @@ def importance_bars(importances: Mapping[str, pd.Series]) -> Chart | None:
         axes = fig.subplots(rows, cols, squeeze=False).ravel()
         for ax, (name, values) in zip(axes, items, strict=False):
             values = values.sort_values(ascending=False)
-            frame = pd.DataFrame(
-                {"parameter": [PARAM_LABELS.get(p, p) for p in values.index], "value": values}
-            )
+            frame = pd.DataFrame({"parameter": values.index, "value": values})
             sns.barplot(data=frame, x="value", y="parameter", ax=ax, color="C0")
             ax.set_xlim(0, 1)
             ax.set_xlabel("importance")

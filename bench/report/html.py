@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from bench.report.figures import Chart
+from bench.report.findings import Finding
 from bench.report.summary import StudySummary
 from bench.results import STATUSES
 
@@ -37,6 +38,9 @@ th, td { padding: 4px 9px; border-bottom: 1px solid #e3e3e3; text-align: left;
          vertical-align: top; }
 thead th { border-bottom: 2px solid #999; background: #f6f6f6; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
+.v-supported { color: #1a7f37; font-weight: 600; }
+.v-contradicted { color: #c62828; font-weight: 600; }
+.v-inconclusive { color: #8a6d00; font-weight: 600; }
 .s-complete { color: #1a7f37; } .s-diverged { color: #c62828; font-weight: 600; }
 .s-pruned { color: #6e6e6e; } .s-failed { color: #8e24aa; font-weight: 600; }
 code { background: #f3f3f3; padding: 0 3px; border-radius: 3px; }
@@ -150,6 +154,35 @@ def _time_to_target(s: StudySummary) -> str:
     if math.isinf(best["ert_steps"]):
         return f"not reached within {best['budget']} steps (0/{best['n']})"
     return f"ERT {best['ert_steps']:.0f} steps ({best['reached']}/{best['n']} reached)"
+
+
+def findings_section(findings: Sequence[Finding]) -> Section:
+    """The report's opening section: each claim, its verdict, and the evidence for it."""
+    rows = [
+        [
+            f"{html.escape(f.claim)}<br><small>{html.escape(f.source)}</small>",
+            f'<span class="v-{f.verdict}">{f.verdict}</span>',
+            html.escape(f.statistic),
+            f"{_g(f.value)} [{_g(f.ci[0])}, {_g(f.ci[1])}]",
+            str(f.n),
+            html.escape(f.threshold),
+        ]
+        for f in findings
+    ]
+    return Section(
+        "findings",
+        "Findings",
+        intro=(
+            "<p>One row per claim, as its source states it. A claim is "
+            '<span class="v-supported">supported</span> when the whole 95 % interval of its '
+            "statistic lies on the claim's side of the threshold, "
+            '<span class="v-contradicted">contradicted</span> when it lies wholly on the other '
+            'side, and <span class="v-inconclusive">inconclusive</span> when it straddles the '
+            "threshold. Thresholds are fixed by the experiment's design, never by its data; "
+            "the same rows are in <code>verdicts.json</code> next to this file.</p>"
+        ),
+        body=_table(["claim", "verdict", "statistic", "value [95 % CI]", "n", "threshold"], rows),
+    )
 
 
 def summary_table(summaries: Sequence[StudySummary]) -> str:

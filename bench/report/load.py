@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 
 from bench.names import dir_name, name_dir
-from bench.results import CURVES_FILE, IMPORTANCE_FILE, RUNS_FILE, empty_curves
+from bench.results import CURVES_FILE, IMPORTANCE_FILE, RULE_FILE, RUNS_FILE, empty_curves
 
 __all__ = ["ReportError", "StudyData", "find_studies", "load_studies"]
 
@@ -37,6 +37,8 @@ class StudyData:
     importance: pd.DataFrame = field(default_factory=pd.DataFrame)
     config: dict[str, Any] = field(default_factory=dict)
     environment: dict[str, Any] = field(default_factory=dict)
+    #: The update rule's declaration (``rule.json``): labels, TeX, which h are searched as 1 − h.
+    rule: dict[str, Any] = field(default_factory=dict)
 
     @property
     def task(self) -> str:
@@ -97,9 +99,11 @@ class StudyData:
 
     @property
     def momentum_column(self) -> str | None:
-        """The β₁-like hyperparameter: ``beta1`` for Adam, ``momentum`` for SGD."""
-        for column in ("beta1", "momentum"):
-            if column in self.runs:
+        """The β₁-like hyperparameter: the first declared as searched as 1 − h (``beta1`` for
+        Adam, ``momentum`` for SGD, ``alpha`` for RMSProp) that the runs vary; None if none."""
+        for spec in self.rule.get("hyperparameters", []):
+            column = spec["name"]
+            if spec.get("one_minus") and column in self.runs and self.runs[column].nunique() > 1:
                 return column
         return None
 
@@ -163,6 +167,7 @@ def _load(root: Path, name: str) -> StudyData:
         importance=importance,
         config=_json(path / "config.json"),
         environment=_json(path / "environment.json"),
+        rule=_json(path / RULE_FILE),
     )
 
 

@@ -15,11 +15,11 @@ import numpy as np
 import pandas as pd
 
 from bench.report import metrics
+from bench.report.labels import hyperparameter_names
 from bench.report.load import StudyData
 from bench.results import STATUSES
 
 __all__ = [
-    "HYPERPARAMETERS",
     "TOLERANCE",
     "StudySummary",
     "group_studies",
@@ -27,19 +27,6 @@ __all__ = [
     "summarize",
 ]
 
-#: Hyperparameter columns of the runs table, in display order.
-HYPERPARAMETERS = (
-    "lr",
-    "beta1",
-    "beta2",
-    "eps",
-    "momentum",
-    "dampening",
-    "nesterov",
-    "weight_decay",
-    "amsgrad",
-    "decoupled",
-)
 #: "Within tolerance of the best": 10 % of the best gap (an additive log10(1.1) on scores).
 TOLERANCE = math.log10(1.1)
 
@@ -75,10 +62,11 @@ class StudySummary:
     scores: pd.Series
 
 
-def searched_hyperparameters(runs: pd.DataFrame) -> list[str]:
-    """Hyperparameters that vary across the study's trials (η always), in display order."""
+def searched_hyperparameters(runs: pd.DataFrame, names: list[str]) -> list[str]:
+    """Of the rule's hyperparameters ``names``, those that vary across the study's trials (η
+    always), in declared order."""
     columns = []
-    for name in HYPERPARAMETERS:
+    for name in names:
         if name not in runs:
             continue
         if name == "lr" or runs.groupby("trial")[name].first().nunique(dropna=True) > 1:
@@ -144,7 +132,10 @@ def summarize(study: StudyData, task_label: str, optimizer_label: str) -> StudyS
     ok = best_runs[best_runs["status"] != "diverged"]["final_loss"].to_numpy(float)
     q75, q25 = np.percentile(ok, [75, 25]) if ok.size else (math.nan, math.nan)
     params = (
-        {k: best_runs[k].iloc[0] for k in searched_hyperparameters(runs)}
+        {
+            k: best_runs[k].iloc[0]
+            for k in searched_hyperparameters(runs, hyperparameter_names(study))
+        }
         if best is not None
         else {}
     )

@@ -13,6 +13,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
+from bench.report.labels import near_one, param_label, param_tex
 from bench.report.summary import StudySummary
 
 __all__ = [
@@ -40,26 +41,6 @@ _LATEX = {
     "<": r"\textless{}",
     ">": r"\textgreater{}",
     "|": r"\textbar{}",
-}
-_HYPER_TEX = {
-    "lr": r"\eta",
-    "beta1": r"\beta_1",
-    "beta2": r"\beta_2",
-    "eps": r"\epsilon",
-    "momentum": r"\mu",
-    "dampening": r"\tau",
-    "weight_decay": r"\lambda",
-}
-#: Hyperparameters shown as 1 − (1 − h) once they come close to 1.
-_NEAR_ONE = ("beta1", "beta2", "momentum", "dampening")
-_HYPER_TEXT = {
-    "lr": "η",
-    "beta1": "β₁",
-    "beta2": "β₂",
-    "eps": "ε",
-    "momentum": "μ",
-    "dampening": "dampening",
-    "weight_decay": "λ",
 }
 
 
@@ -194,15 +175,16 @@ def _hyper(summary: StudySummary) -> Cell:
     if summary.best_trial is None:
         return Cell("every trial diverged", "every trial diverged")
     texts, texes = [], []
+    study = summary.study
     for name, value in summary.best_params.items():
-        label_text = _HYPER_TEXT.get(name, name)
-        label_tex = _HYPER_TEX.get(name, r"\mathrm{" + escape_latex(name) + "}")
+        label_text = param_label(study, name)
+        label_tex = param_tex(study, name) or r"\mathrm{" + escape_latex(name) + "}"
         if isinstance(value, bool) or str(value) in ("True", "False"):
             texts.append(f"{label_text}={value}")
             texes.append(f"{escape_latex(name)}={value}")
             continue
         value = float(value)
-        if name in _NEAR_ONE and 0.99 < value < 1:
+        if near_one(study, name) and 0.99 < value < 1:
             # 0.99998 reads "1" at 3 digits: write 1 − (1 − β), as the search space samples it.
             texts.append(f"{label_text}=1−{_num_text(1 - value)}")
             texes.append(f"${label_tex}=1-{_num_tex(1 - value)}$")

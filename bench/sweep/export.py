@@ -17,7 +17,8 @@ import torch
 
 from bench.config import ConfigError
 from bench.names import name_dir
-from bench.results import CURVES_FILE, IMPORTANCE_FILE, RUNS_FILE
+from bench.optim import rule_class
+from bench.results import CURVES_FILE, IMPORTANCE_FILE, RULE_FILE, RUNS_FILE
 from bench.sweep.importance import importance_frame
 from bench.sweep.storage import mask_url
 from bench.sweep.study import curves_frame, runs_frame
@@ -104,7 +105,13 @@ def export_study(
     # A storage URL given in the config keeps its password out of the file.
     text = mask_url(json.dumps(config, indent=2, default=str))
     _replace(directory / "config.json", lambda p: p.write_text(text + "\n"))
-    _replace(directory / "environment.json", lambda p: p.write_text(json.dumps(env, indent=2)))
+    _replace(
+        directory / "environment.json", lambda p: p.write_text(json.dumps(env, indent=2) + "\n")
+    )
+    rule = json.dumps(
+        rule_class(config["optimizer"]["name"]).describe(), indent=2, ensure_ascii=False
+    )
+    _replace(directory / RULE_FILE, lambda p: p.write_text(rule + "\n"))
     return runs
 
 

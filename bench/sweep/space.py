@@ -1,8 +1,10 @@
 """A sweep's search space: parsed from the config, validated, and mapped to Optuna and the rule.
 
-Each entry of ``sweep.space`` names a hyperparameter of the optimizer, or ``one_minus_<h>`` for
-h in beta1, beta2, momentum, dampening: that samples 1 - h, the parametrisation of Choi et al.
-(2019) and AlgoPerf, so that a log scale resolves β close to 1. The optimizer gets h = 1 - value.
+Each entry of ``sweep.space`` names a hyperparameter of the optimizer, or ``one_minus_<h>`` for a
+decay rate h the rule declares ``one_minus`` (β₁, β₂, momentum, α, …): that samples 1 - h, the
+parametrisation of Choi et al. (2019) and AlgoPerf, so that a log scale resolves β close to 1.
+The optimizer gets h = 1 - value. A sweep file starts from its rule's declared default space
+(``_<rule>@sweep`` in its defaults list); a null entry drops one of those.
 
 .. code-block:: yaml
 
@@ -31,11 +33,10 @@ from optuna.distributions import (
 )
 
 from bench.config import ConfigError
-from bench.optim import adam, sgd
+from bench.optim import RULES, HParam, Range, rule_class
 
 __all__ = [
     "DISTRIBUTIONS",
-    "ONE_MINUS",
     "ParamSpec",
     "distributions",
     "grid",
@@ -52,52 +53,6 @@ DISTRIBUTIONS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "int": (("low", "high"), ("log", "grid")),
     "categorical": (("choices",), ("grid",)),
     "fixed": (("value",), ()),
-}
-
-#: Hyperparameters that may be given as ``one_minus_<name>``.
-ONE_MINUS = ("beta1", "beta2", "momentum", "dampening")
-
-_OPTIMIZERS: dict[str, Mapping[str, float | bool]] = {"sgd": sgd.DEFAULTS, "adam": adam.DEFAULTS}
-
-
-@dataclass(frozen=True)
-class _Range:
-    """An interval of allowed values, each end open or closed."""
-
-    low: float
-    high: float
-    low_open: bool = False
-    high_open: bool = False
-
-    def __contains__(self, x: float) -> bool:
-        above = x > self.low if self.low_open else x >= self.low
-        below = x < self.high if self.high_open else x <= self.high
-        return above and below
-
-    def one_minus(self) -> _Range:
-        """The range of 1 - h for h in this range."""
-        return _Range(1.0 - self.high, 1.0 - self.low, self.high_open, self.low_open)
-
-    def describe(self, name: str) -> str:
-        """``0 <= beta1 < 1``, ``lr >= 0``, ``one_minus_momentum <= 1``."""
-        low_op = "<" if self.low_open else "<="
-        high_op = "<" if self.high_open else "<="
-        if self.high == math.inf:
-            return f"{name} {'>' if self.low_open else '>='} {self.low:g}"
-        if self.low == -math.inf:
-            return f"{name} {high_op} {self.high:g}"
-        return f"{self.low:g} {low_op} {name} {high_op} {self.high:g}"
-
-
-# The ranges the update rules accept (torch.optim's): tests/test_space.py holds them to the rules.
-_RANGES: dict[str, _Range] = {
-    "lr": _Range(0.0, math.inf),
-    "momentum": _Range(0.0, math.inf),
-    "dampening": _Range(0.0, 1.0),
-    "weight_decay": _Range(0.0, math.inf),
-    "beta1": _Range(0.0, 1.0, high_open=True),
-    "beta2": _Range(0.0, 1.0, high_open=True),
-    "eps": _Range(0.0, math.inf),
 }
 
 
@@ -136,24 +91,24 @@ class ParamSpec:
 
     def to_hyperparameter(self, value: Any) -> Any:
         """The optimizer's value for a parameter value: 1 - value for one_minus."""
-        if isinstance(value, bool):
+        if isinstance(value, (bool, str)):
             return value
         value = float(value)
         return 1.0 - value if self.one_minus else value
 
 
 def parse_space(space: Mapping[str, Any], optimizer: str) -> list[ParamSpec]:
-    """Validate ``sweep.space`` for ``optimizer``; refuse bad input with a one-line ConfigError."""
+    """Validate the effective space for ``optimizer``; refuse bad input in one ConfigError line."""
+    declared = _declared(optimizer)
+    names = _allowed_names(declared)
     space = _plain(space)
-    if optimizer not in _OPTIMIZERS:
-        raise ConfigError(f"optimizer={optimizer!r} is unknown; allowed: {', '.join(_OPTIMIZERS)}")
-    defaults = _OPTIMIZERS[optimizer]
-    names = _allowed_names(defaults)
     if not isinstance(space, Mapping):
         raise ConfigError(
             f"{SPACE_KEY}: {type(space).__name__} given; "
             "allowed: a mapping from hyperparameter to its spec"
         )
+    # A null entry drops one of the rule's default entries (e.g. to search beta1 itself).
+    space = {name: entry for name, entry in space.items() if entry is not None}
     # A sweep that samples nothing would repeat one configuration n_trials times.
     if not space:
         raise ConfigError(
@@ -174,8 +129,7 @@ def parse_space(space: Mapping[str, Any], optimizer: str) -> list[ParamSpec]:
                 f"allowed: one of {set_by[target]}, {name}"
             )
         set_by[target] = name
-        boolean = isinstance(defaults[target], bool)
-        specs.append(_parse_entry(path, name, target, entry, boolean))
+        specs.append(_parse_entry(path, name, declared[target], entry))
     if all(spec.distribution == "fixed" for spec in specs):
         raise ConfigError(
             f"{SPACE_KEY}: every entry is fixed, so nothing is searched; "
@@ -245,13 +199,23 @@ def _plain(obj: Any) -> Any:
     return obj
 
 
-def _allowed_names(defaults: Mapping[str, float | bool]) -> dict[str, str]:
+def _declared(optimizer: str) -> dict[str, HParam]:
+    """The rule's declared hyperparameters by name; a one-line refusal for an unknown rule."""
+    try:
+        return {h.name: h for h in rule_class(optimizer).HPARAMS}
+    except ValueError:
+        raise ConfigError(
+            f"optimizer={optimizer!r} is unknown; allowed: {', '.join(sorted(RULES))}"
+        ) from None
+
+
+def _allowed_names(declared: Mapping[str, HParam]) -> dict[str, str]:
     """Allowed entry names of an optimizer's space, each mapped to the keyword it sets."""
     names = {}
-    for target in defaults:
+    for target, h in declared.items():
         names[target] = target
-        if target in ONE_MINUS:
-            names[f"one_minus_{target}"] = target
+        if h.one_minus:
+            names[h.search_name] = target
     return names
 
 
@@ -259,20 +223,26 @@ def _is_number(x: Any) -> bool:
     return isinstance(x, numbers.Real) and not isinstance(x, bool) and math.isfinite(x)
 
 
-def _allowed(name: str, target: str) -> tuple[_Range, str]:
+def _allowed(name: str, target: HParam) -> tuple[Range, str]:
     """The range of the parameter ``name`` and how to say it."""
-    target_range = _RANGES[target]
-    if name == target:
-        return target_range, target_range.describe(target)
+    target_range = target.valid
+    if name == target.name:
+        return target_range, target_range.describe(target.name)
     own = target_range.one_minus()
-    return own, f"{own.describe(name)}, i.e. {target_range.describe(target)}"
+    return own, f"{own.describe(name)}, i.e. {target_range.describe(target.name)}"
 
 
-def _check_value(path: str, label: str, x: Any, name: str, target: str, boolean: bool) -> Any:
+def _check_value(path: str, label: str, x: Any, name: str, target: HParam) -> Any:
     """Refuse a choice, fixed value or range end the optimizer does not accept."""
-    if boolean:
+    if target.kind is bool:
         if not isinstance(x, bool):
             raise ConfigError(f"{path}: {label}={x!r} is not a boolean; allowed: true, false")
+        return x
+    if target.choices is not None:
+        if x not in target.choices:
+            raise ConfigError(
+                f"{path}: {label}={x!r} is not an option; allowed: {', '.join(target.choices)}"
+            )
         return x
     if not _is_number(x):
         raise ConfigError(f"{path}: {label}={x!r} is not a number; allowed: a finite number")
@@ -295,8 +265,9 @@ def _check_list(path: str, key: str, values: Any) -> list[Any]:
     return list(values)
 
 
-def _parse_entry(path: str, name: str, target: str, entry: Any, boolean: bool) -> ParamSpec:
+def _parse_entry(path: str, name: str, target: HParam, entry: Any) -> ParamSpec:
     """One validated entry."""
+    discrete = target.kind is not float
     kinds = ", ".join(DISTRIBUTIONS)
     if not isinstance(entry, Mapping):
         raise ConfigError(
@@ -308,9 +279,10 @@ def _parse_entry(path: str, name: str, target: str, entry: Any, boolean: bool) -
     kind = entry["distribution"]
     if kind not in DISTRIBUTIONS:
         raise ConfigError(f"{path}: unknown distribution {kind!r}; allowed: {kinds}")
-    if boolean and kind not in ("categorical", "fixed"):
+    if discrete and kind not in ("categorical", "fixed"):
         raise ConfigError(
-            f"{path}: distribution {kind!r} for a boolean; allowed: categorical, fixed"
+            f"{path}: distribution {kind!r} for a {target.kind.__name__} option; "
+            "allowed: categorical, fixed"
         )
     required, optional = DISTRIBUTIONS[kind]
     keys = ("distribution", *required, *optional)
@@ -327,13 +299,13 @@ def _parse_entry(path: str, name: str, target: str, entry: Any, boolean: bool) -
             )
 
     if kind == "fixed":
-        value = _check_value(path, "value", entry["value"], name, target, boolean)
-        return ParamSpec(name, target, kind, value=value)
+        value = _check_value(path, "value", entry["value"], name, target)
+        return ParamSpec(name, target.name, kind, value=value)
 
     if kind == "categorical":
         choices = _check_list(path, "choices", entry["choices"])
         for i, choice in enumerate(choices):
-            _check_value(path, f"choices[{i}]", choice, name, target, boolean)
+            _check_value(path, f"choices[{i}]", choice, name, target)
         points = None
         if "grid" in entry:
             points = _check_list(path, "grid", entry["grid"])
@@ -342,7 +314,9 @@ def _parse_entry(path: str, name: str, target: str, entry: Any, boolean: bool) -
                     raise ConfigError(
                         f"{path}: grid[{i}]={point!r} is not a choice; allowed: {choices!r}"
                     )
-        return ParamSpec(name, target, kind, choices=tuple(choices), grid=_tuple_or_none(points))
+        return ParamSpec(
+            name, target.name, kind, choices=tuple(choices), grid=_tuple_or_none(points)
+        )
 
     integer = kind == "int"
     bounds = {}
@@ -366,7 +340,7 @@ def _parse_entry(path: str, name: str, target: str, entry: Any, boolean: bool) -
     if log and low <= 0:
         raise ConfigError(f"{path}: low={low!r} on a log scale; allowed: low > 0")
     for key, x in (("low", low), ("high", high)):
-        _check_value(path, key, x, name, target, boolean)
+        _check_value(path, key, x, name, target)
 
     points = None
     if "grid" in entry:
@@ -382,7 +356,9 @@ def _parse_entry(path: str, name: str, target: str, entry: Any, boolean: bool) -
                     f"allowed: {kind_of} in [{low!r}, {high!r}]"
                 )
         points = [int(p) if integer else float(p) for p in points]
-    return ParamSpec(name, target, kind, low=low, high=high, log=log, grid=_tuple_or_none(points))
+    return ParamSpec(
+        name, target.name, kind, low=low, high=high, log=log, grid=_tuple_or_none(points)
+    )
 
 
 def _tuple_or_none(values: list[Any] | None) -> tuple[Any, ...] | None:

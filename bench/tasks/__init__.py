@@ -1,33 +1,24 @@
-"""Tasks: losses with their data and what is known about them, looked up by name."""
+"""Tasks: losses with their data and what is known about them, looked up by name.
+
+A task's options are the keyword arguments of its constructor (the config schema is read from
+them); every module of this package is imported here, and each concrete ``Task`` subclass with a
+``name`` registers itself in ``TASKS``.
+"""
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from typing import Any
 
-from bench.tasks.base import DataOrder, Task
-from bench.tasks.convex import LinearRegression, Quadratic
-from bench.tasks.digits import CNNDigits, DigitsTask, LogRegDigits, MLPDigits
-from bench.tasks.multimodal import Ackley, DoubleWell, Rastrigin, StyblinskiTang
+from bench.tasks.base import TASKS, DataOrder, Task
+from bench.tasks.digits import DigitsTask
 from bench.tasks.synthetic import SyntheticTask
-from bench.tasks.valleys import Rosenbrock
 
 __all__ = ["TASKS", "DataOrder", "DigitsTask", "SyntheticTask", "Task", "make_task"]
 
-TASKS: dict[str, type[Task]] = {
-    cls.name: cls
-    for cls in (
-        Quadratic,
-        LinearRegression,
-        Rosenbrock,
-        Rastrigin,
-        Ackley,
-        StyblinskiTang,
-        DoubleWell,
-        LogRegDigits,
-        MLPDigits,
-        CNNDigits,
-    )
-}
+for _module in pkgutil.iter_modules(__path__):
+    importlib.import_module(f"{__name__}.{_module.name}")
 
 
 def make_task(name: str, **options: Any) -> Task:

@@ -9,7 +9,11 @@ import torch
 from torch import Tensor
 from torch.func import grad_and_value, vmap
 
-__all__ = ["DataOrder", "Task"]
+__all__ = ["TASKS", "DataOrder", "Task"]
+
+#: Every concrete task by its name, filled as task modules are imported (``bench.tasks`` imports
+#: them all): adding a task is adding a module (and its ``conf/task/<name>.yaml``).
+TASKS: dict[str, type[Task]] = {}
 
 
 class DataOrder(NamedTuple):
@@ -47,6 +51,11 @@ class Task(ABC):
     has_basins: bool = False
     #: Members per engine chunk on the CPU: large for cheap tasks; about 32 for the networks.
     chunk_size: int = 16384
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        if "name" in vars(cls):  # families (SyntheticTask, DigitsTask) declare no name
+            TASKS[cls.name] = cls
 
     @abstractmethod
     def init(self, seeds: Tensor) -> Tensor:

@@ -110,3 +110,8 @@ class SyntheticTask(Task):
     def evaluate(self, x: Tensor) -> Tensor:
         """The exact objective."""
         return self.f(x)
+
+    def final_metrics(self, x: Tensor) -> dict[str, Tensor]:
+        """``distance_to_minimizer``: the Euclidean distance to the global minimiser, per member."""
+        gap = x.to(torch.float64) - self.minimizer().to(x.device)
+        return {"distance_to_minimizer": gap.norm(dim=-1)}

@@ -22,7 +22,7 @@ VARIANTS = [
     ({"lr": 1e-2, "weight_decay": 0.1}, {"lr": 1e-2, "weight_decay": 0.1}),
     (
         {"lr": 1e-2, "weight_decay": 0.1, "decoupled_weight_decay": True},
-        {"lr": 1e-2, "weight_decay": 0.1, "decoupled": True},
+        {"lr": 1e-2, "weight_decay": 0.1, "decoupled_weight_decay": True},
     ),
     (
         {"lr": 5e-3, "betas": (0.0, 0.5), "eps": 0.0, "amsgrad": True, "weight_decay": 0.01},
@@ -32,7 +32,7 @@ VARIANTS = [
 
 
 def _population_rule(variants: list[dict]) -> Adam:
-    keys = ("lr", "beta1", "beta2", "eps", "weight_decay", "amsgrad", "decoupled")
+    keys = ("lr", "beta1", "beta2", "eps", "weight_decay", "amsgrad", "decoupled_weight_decay")
     defaults = Adam(1).hparams
     return Adam(
         len(variants),

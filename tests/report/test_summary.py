@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+from bench.optim import Adam
 from bench.report.load import load_studies
 from bench.report.summary import group_studies, searched_hyperparameters, summarize
 
@@ -43,7 +44,8 @@ def test_summary_of_a_study_with_pruned_runs(sweep_results: Path) -> None:
     assert summary.final_mean == best["final_loss"].mean()
     assert summary.escape_best is None  # Rosenbrock has no basins
     assert 0 < summary.share_within <= 1
-    assert searched_hyperparameters(runs) == ["lr", "beta1", "beta2", "eps"]
+    declared = [h.name for h in Adam.HPARAMS]
+    assert searched_hyperparameters(runs, declared) == ["lr", "beta1", "beta2", "eps"]
 
 
 def test_summary_counts_failed_and_diverged_separately(sweep_results: Path) -> None:

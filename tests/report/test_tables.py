@@ -147,9 +147,14 @@ def test_every_table_compiles_in_a_minimal_document(report: Path, tmp_path: Path
 def test_betas_close_to_one_are_written_as_one_minus() -> None:
     from types import SimpleNamespace
 
+    import pandas as pd
+
+    from bench.optim import Adam
+    from bench.report.load import StudyData
     from bench.report.tables import _hyper
 
-    summary = SimpleNamespace(best_trial=3, best_params={"lr": 0.01, "beta2": 0.99998})
+    study = StudyData("s", Path("."), pd.DataFrame(), pd.DataFrame(), rule=Adam.describe())
+    summary = SimpleNamespace(best_trial=3, best_params={"lr": 0.01, "beta2": 0.99998}, study=study)
     cell = _hyper(summary)
     assert cell.text == "η=0.01, β₂=1−2e-05"
     assert cell.tex == r"$\eta=0.01$, $\beta_2=1-2 \times 10^{-5}$"

@@ -1,0 +1,172 @@
+"""Hyperparameters declared once per rule, and their per-member tensors.
+
+A rule's ``HPARAMS`` (a tuple of :class:`HParam`) is the one declaration its config schema,
+validation, default search space and report labels are derived from.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+HParamValue = float | bool | str | Sequence[float] | Sequence[bool] | Sequence[str] | Tensor
+
+
+@dataclass(frozen=True)
+class Range:
+    """An interval of allowed values, each end open or closed."""
+
+    low: float
+    high: float = math.inf
+    low_open: bool = False
+    high_open: bool = False
+
+    def __contains__(self, x: float) -> bool:
+        above = x > self.low if self.low_open else x >= self.low
+        below = x < self.high if self.high_open else x <= self.high
+        return above and below
+
+    def one_minus(self) -> Range:
+        """The range of 1 - h for h in this range."""
+        return Range(1.0 - self.high, 1.0 - self.low, self.high_open, self.low_open)
+
+    def describe(self, name: str) -> str:
+        """``0 <= beta1 < 1``, ``lr >= 0``, ``one_minus_momentum <= 1``."""
+        low_op = "<" if self.low_open else "<="
+        high_op = "<" if self.high_open else "<="
+        if self.high == math.inf:
+            return f"{name} {'>' if self.low_open else '>='} {self.low:g}"
+        if self.low == -math.inf:
+            return f"{name} {high_op} {self.high:g}"
+        return f"{self.low:g} {low_op} {name} {high_op} {self.high:g}"
+
+
+#: Non-negative reals, torch.optim's check for lr, eps, weight_decay, momentum.
+NON_NEGATIVE = Range(0.0)
+#: [0, 1): a decay rate such as β₁ or β₂.
+UNIT = Range(0.0, 1.0, high_open=True)
+
+
+@dataclass(frozen=True)
+class HParam:
+    """One hyperparameter of a rule: its name (torch.optim's), default, allowed values and labels.
+
+    ``search`` is the default search range ``(low, high)`` on a log scale, of h itself, or of
+    1 - h where ``one_minus`` is set (Choi et al. 2019: resolves β close to 1); None: not
+    searched by default. ``choices`` makes a string-valued option (one index per member).
+    """
+
+    name: str
+    default: float | bool | str
+    #: Plain-text label for reports ("η", "β₁") and its TeX ("\\eta", "\\beta_1").
+    label: str
+    tex: str
+    #: What it does, in a few words (schema comments, README).
+    doc: str = ""
+    valid: Range = NON_NEGATIVE
+    one_minus: bool = False
+    search: tuple[float, float] | None = None
+    choices: tuple[str, ...] | None = None
+
+    @property
+    def kind(self) -> type:
+        """``bool``, ``str`` or ``float``."""
+        return type(self.default) if isinstance(self.default, (bool, str)) else float
+
+    @property
+    def search_name(self) -> str:
+        """The name it is searched under: ``one_minus_<name>`` or ``<name>``."""
+        return f"one_minus_{self.name}" if self.one_minus else self.name
+
+    def member_tensor(self, value: HParamValue, size: int) -> Tensor:
+        """One value per member (float64, bool, or the choice's index as int64), validated."""
+        if self.choices is not None and isinstance(value, Tensor):
+            # Choice indices, as `member_tensor` returns them (a rule's subset).
+            return _broadcast(self.name, value.to(torch.int64), size)
+        if self.choices is not None:
+            values = [value] if isinstance(value, str) else list(value)
+            for v in values:
+                if v not in self.choices:
+                    raise ValueError(
+                        f"Invalid {self.name}: {v!r}; allowed: {', '.join(self.choices)}"
+                    )
+            index = torch.tensor([self.choices.index(v) for v in values], dtype=torch.int64)
+            return _broadcast(self.name, index, size)
+        tensor = as_member_tensor(self.name, value, size, boolean=self.kind is bool)
+        if self.kind is float:
+            check_range(self.name, tensor, self.valid)
+        return tensor
+
+
+def default_space(declared: Sequence[HParam]) -> dict[str, dict[str, float | str]]:
+    """The default search space (``sweep.space``): log ranges, of 1 - h for decay rates."""
+    return {
+        h.search_name: {"distribution": "log", "low": h.search[0], "high": h.search[1]}
+        for h in declared
+        if h.search is not None
+    }
+
+
+def as_member_tensor(name: str, value: HParamValue, size: int, *, boolean: bool = False) -> Tensor:
+    """One value per member as a CPU tensor (float64, or bool), broadcasting a scalar."""
+    dtype = torch.bool if boolean else torch.float64
+    return _broadcast(name, torch.as_tensor(value, dtype=dtype).detach().to("cpu"), size)
+
+
+def _broadcast(name: str, tensor: Tensor, size: int) -> Tensor:
+    tensor = tensor.reshape(-1)
+    if tensor.numel() == 1:
+        tensor = tensor.expand(size)
+    if tensor.numel() != size:
+        raise ValueError(f"Invalid {name}: {tensor.numel()} values for a population of {size}")
+    return tensor.clone()
+
+
+def check_range(name: str, values: Tensor, allowed: Range) -> None:
+    """Raise ``ValueError`` naming the first value outside ``allowed``."""
+    above = values > allowed.low if allowed.low_open else values >= allowed.low
+    below = values < allowed.high if allowed.high_open else values <= allowed.high
+    inside = above & below  # NaN is in no range
+    if not bool(inside.all()):
+        index = int((~inside).nonzero()[0])
+        member = f" (member {index})" if len(values) > 1 else ""
+        bound = allowed.describe(name)
+        if allowed.high == math.inf:
+            bound = bound.removeprefix(f"{name} ")  # "allowed: >= 0"
+        raise ValueError(f"Invalid {name}: {values[index].item()!r}{member}; allowed: {bound}")
+
+
+def collect(
+    given: Mapping[str, HParamValue], declared: Sequence[HParam], size: int
+) -> dict[str, Tensor]:
+    """Validated per-member tensors for every declared hyperparameter, refusing unknown names."""
+    names = [h.name for h in declared]
+    unknown = sorted(set(given) - set(names))
+    if unknown:
+        raise ValueError(f"Unknown hyperparameter(s) {unknown}; allowed: {sorted(names)}")
+    return {h.name: h.member_tensor(given.get(h.name, h.default), size) for h in declared}
+
+
+#: Below this many parameters per member, per-member factors are stored at full ``[P, D]`` size:
+#: broadcasting a ``[P, 1]`` column over short rows makes CPU kernels up to 14x slower.
+FULL_WIDTH_BELOW = 64
+
+
+def column(values: Tensor, params: Tensor) -> Tensor:
+    """Per-member values (``[P]`` or ``[P, 1]``) broadcastable to ``params`` (``[P, D]``).
+
+    Floating values take the parameters' dtype; boolean masks stay boolean.
+
+    Every element is computed by the same kernel code path however the rows are laid out (the
+    population-independence tests hold this), so full-width storage changes no result.
+    """
+    dtype = params.dtype if values.is_floating_point() else values.dtype
+    col = values.to(device=params.device, dtype=dtype)
+    col = col.reshape(-1, 1)
+    if params.shape[1] < FULL_WIDTH_BELOW:
+        col = col.expand_as(params).contiguous()
+    return col
