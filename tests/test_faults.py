@@ -117,7 +117,8 @@ def _fault_loop(kind: str, kills: int, tmp_path: Path, request: pytest.FixtureRe
         args = (*ARGS, f"storage={kind}", f"sweep.n_trials={n_trials}")
         started = time.monotonic()
         worker = bench_process(*args, cwd=tmp_path, env=env)
-        seen[_kill_at(worker, moment, rng.uniform(0.5, duration), tmp_path)] += 1
+        moment = _kill_at(worker, moment, rng.uniform(0.5, duration), tmp_path)
+        seen[moment] += 1
         worker.communicate()
         killed = _maybe(target)
         before = _finished(killed) if killed is not None else {}
