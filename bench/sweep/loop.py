@@ -44,6 +44,10 @@ def validate_sweep(cfg: DictConfig) -> None:
             f"sweep.confirm_seeds={sweep.confirm_seeds} is invalid; allowed: an integer >= 0 "
             f"(0: no confirmation) or null (as many as seeds)"
         )
+    if sweep.seed is not None and not 0 <= sweep.seed < 2**32:
+        raise ConfigError(
+            f"sweep.seed={sweep.seed} is invalid; allowed: 0 <= seed < 2**32, or null"
+        )
     for key, allowed in (
         ("objective", OBJECTIVES),
         ("aggregate", AGGREGATES),
