@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 
 from bench.report.html import Section, anchor, render_page
+from bench.report.sections import SECTIONS, TASK_FIGURES
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
@@ -50,25 +51,31 @@ def parsed(page: str) -> _Collector:
     return collector
 
 
+def _entry(section_id: str) -> str:
+    """The registry key of the builder that added a section (``task`` for ``task-<name>``)."""
+    return next(
+        e.key for e in SECTIONS if section_id == e.key or section_id.startswith(f"{e.key}-")
+    )
+
+
 def test_the_report_has_every_section_in_order(parsed: _Collector) -> None:
-    assert parsed.sections == [
-        "summary",
-        "tables",
+    keys = [_entry(s) for s in parsed.sections]
+    assert list(dict.fromkeys(keys)) == [e.key for e in SECTIONS]  # each builder, in order
+    assert keys == sorted(keys, key=[e.key for e in SECTIONS].index)
+    tasks = [s for s in parsed.sections if _entry(s) == "task"]
+    assert tasks == [
         "task-double-well-noise-0",
         "task-double-well-noise-0-5",
         "task-quadratic",
         "task-rosenbrock",
-        "escape-noise",
-        "profile",
-        "importance",
-        "tunability",
-        "provenance",
     ]
-    # Curves, sensitivity, heatmap, divergence; and escape vs η on the basin task.
-    assert parsed.figures["task-double-well-noise-0"] == 5
-    assert parsed.figures["task-rosenbrock"] == 4
-    for section in ("escape-noise", "profile", "importance", "tunability"):
-        assert parsed.figures[section] == 1
+    # Every task figure on the basin task; all but escape vs η on Rosenbrock.
+    assert parsed.figures["task-double-well-noise-0"] == len(TASK_FIGURES)
+    assert parsed.figures["task-rosenbrock"] == len(TASK_FIGURES) - 1
+    # One figure in every other section that draws one; the others are text.
+    text = {"summary", "tables", "provenance"}
+    drawn = {s: n for s, n in parsed.figures.items() if _entry(s) != "task"}
+    assert drawn == {s: 1 for s in parsed.sections if _entry(s) != "task" and s not in text}
 
 
 def test_every_figure_is_inline_with_a_caption(page: str, parsed: _Collector) -> None:

@@ -1,0 +1,115 @@
+"""What every figure shares: the chart type, the palette, the style, rendering, axes and labels.
+
+Figures are ``matplotlib.figure.Figure`` objects drawn with seaborn on explicit axes: no pyplot,
+no global style (seaborn's style applies inside ``style`` only), nothing shown. SVG output is
+made deterministic (fixed hash salt, no date) so that the same results give the same report.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import NamedTuple
+
+import matplotlib as mpl
+import seaborn as sns
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, NullLocator
+
+from bench.report.labels import param_label, rule_label
+from bench.report.load import StudyData
+from bench.report.summary import StudySummary
+
+OBJECTIVE_LABELS = {
+    "final_loss": "final loss",
+    "best_loss": "best loss",
+    "steps_to_target": "steps to target",
+    "auc": "mean log10 gap (AUC)",
+}
+DIVERGED = "#d62728"
+
+
+class Chart(NamedTuple):
+    """An image ready to inline (``data:`` URI) and what it shows, in one sentence."""
+
+    uri: str
+    caption: str
+
+
+def palette(labels: Sequence[str]) -> dict[str, tuple[float, float, float]]:
+    """One colour per optimizer label, stable across every figure of a report."""
+    colours = sns.color_palette("colorblind", max(len(labels), 1))
+    return {label: colours[i % len(colours)] for i, label in enumerate(labels)}
+
+
+@contextmanager
+def style() -> Iterator[None]:
+    """Seaborn's whitegrid/paper style and a fixed SVG hash salt, for this block only."""
+    rc = {"svg.hashsalt": "bench-report", "svg.fonttype": "path", "figure.dpi": 100}
+    with sns.axes_style("whitegrid"), sns.plotting_context("paper"), mpl.rc_context(rc):
+        yield
+
+
+def render(fig: Figure, fmt: str = "svg") -> str:
+    """The figure as a ``data:`` URI, without a date: the same figure gives the same bytes."""
+    buffer = io.BytesIO()
+    metadata = {"Date": None} if fmt == "svg" else {"Software": None}
+    fig.savefig(buffer, format=fmt, bbox_inches="tight", metadata=metadata, dpi=110)
+    mime = "image/svg+xml" if fmt == "svg" else "image/png"
+    return f"data:{mime};base64,{base64.b64encode(buffer.getvalue()).decode('ascii')}"
+
+
+def chart(fig: Figure, caption: str, fmt: str = "svg") -> Chart:
+    """The rendered figure with its caption."""
+    return Chart(render(fig, fmt), caption)
+
+
+def momentum_label(study: StudyData) -> str:
+    """The label of the searched 1 − β₁-like value (``1 − β₁``, ``1 − μ``, ...)."""
+    return param_label(study, f"one_minus_{study.momentum_column}")
+
+
+def colour_legend(summaries: Sequence[StudySummary]) -> str:
+    """``1 − β₁ (Adam) or 1 − μ (SGD)``: what colours each study's trials, in a caption."""
+    named = {
+        f"{momentum_label(s.study)} ({rule_label(s.study)})": None
+        for s in summaries
+        if s.study.momentum_column
+    }
+    return " or ".join(named) or "nothing (no decay rate searched)"
+
+
+def plain_ticks(value: float, _position: float) -> str:
+    """Tick labels like ``0.001`` or ``1e-05``: matplotlib's log labels go through mathtext."""
+    return f"{value:g}"
+
+
+def log_axis(ax: object, which: str = "x") -> None:
+    """A log axis with plain labels and no minor ticks: each tick is an artist, slow to draw."""
+    axis = ax.xaxis if which == "x" else ax.yaxis
+    (ax.set_xscale if which == "x" else ax.set_yscale)("log")
+    axis.set_major_formatter(FuncFormatter(plain_ticks))
+    axis.set_minor_locator(NullLocator())
+
+
+def legend(ax: object, **kwargs: object) -> None:
+    """A legend where something is labelled (matplotlib warns on an empty one)."""
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(**kwargs)
+
+
+def gap_label(study: StudyData) -> str:
+    """``loss − f*`` where the task knows f*, else ``loss``."""
+    return "loss − f*" if study.f_star is not None else "loss"
+
+
+def score_label(study: StudyData) -> str:
+    """The axis label of a study's objective as plotted (log10 where it is a loss or steps)."""
+    name = OBJECTIVE_LABELS.get(study.objective, study.objective)
+    if study.objective in ("final_loss", "best_loss"):
+        return f"log10({name} − f*)" if study.f_star is not None else f"log10({name})"
+    if study.objective == "steps_to_target":
+        return f"log10({name})"
+    return name

@@ -1,0 +1,40 @@
+"""Hyperparameter importance bars."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+
+import pandas as pd
+import seaborn as sns
+from matplotlib.figure import Figure
+
+from bench.report.figures._chart import Chart, chart, style
+
+
+def importance_bars(importances: Mapping[str, pd.Series]) -> Chart | None:
+    """Hyperparameter importance of each study (indexed by parameter label), a panel each."""
+    items = [(k, v) for k, v in importances.items() if len(v)]
+    if not items:
+        return None
+    cols = min(len(items), 4)
+    rows = math.ceil(len(items) / cols)
+    with style():
+        fig = Figure(figsize=(3.3 * cols, 2.2 * rows))
+        axes = fig.subplots(rows, cols, squeeze=False).ravel()
+        for ax, (name, values) in zip(axes, items, strict=False):
+            values = values.sort_values(ascending=False)
+            frame = pd.DataFrame({"parameter": values.index, "value": values})
+            sns.barplot(data=frame, x="value", y="parameter", ax=ax, color="C0")
+            ax.set_xlim(0, 1)
+            ax.set_xlabel("importance")
+            ax.set_ylabel("")
+            ax.set_title(name, fontsize="small")
+        for ax in axes[len(items) :]:
+            ax.set_visible(False)
+        fig.tight_layout()
+        caption = (
+            "Share of the objective's variation due to each searched hyperparameter in each "
+            "study (Optuna's PED-ANOVA over the complete trials; β's as 1 − β)."
+        )
+        return chart(fig, caption)
