@@ -28,21 +28,23 @@ def hyperparameter_importance(study: optuna.Study, evaluator: str = "ped-anova")
     quantile) or ``fanova`` (Hutter et al. 2014, seeded). Raises ``ValueError`` with a reason
     where the study cannot support it (too few complete trials, one parameter value, ...).
     """
+    # Confirmation runs (no parameters) re-run a best configuration: they explored nothing.
     complete = [
         t
         for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-        if t.value is not None and math.isfinite(t.value)
+        if t.value is not None and math.isfinite(t.value) and t.params
     ]
     if len(complete) < MIN_TRIALS:
         raise ValueError(
             f"{len(complete)} complete trials with a finite objective; need {MIN_TRIALS}"
         )
+    params = sorted(set.intersection(*(set(t.params) for t in complete)))
     if evaluator == "fanova":
         chosen = FanovaImportanceEvaluator(seed=0)
     else:
         chosen = PedAnovaImportanceEvaluator()
     try:
-        values = get_param_importances(study, evaluator=chosen, normalize=True)
+        values = get_param_importances(study, evaluator=chosen, params=params, normalize=True)
     except (ValueError, RuntimeError, ZeroDivisionError) as error:
         reason = str(error).splitlines()[0] if str(error) else type(error).__name__
         raise ValueError(reason) from None

@@ -19,9 +19,16 @@ from bench.sweep import run_sweep
 
 def test_the_signature_is_the_one_the_cli_wires() -> None:
     signature = inspect.signature(build_report)
-    assert list(signature.parameters) == ["results_dir", "reports_dir", "name", "studies"]
+    assert list(signature.parameters) == [
+        "results_dir",
+        "reports_dir",
+        "name",
+        "studies",
+        "experiment",
+    ]
     assert signature.parameters["name"].default == "default"
     assert signature.parameters["studies"].default is None
+    assert signature.parameters["experiment"].default is None
 
 
 def test_writes_the_page_and_both_table_formats(report: Path) -> None:
@@ -126,3 +133,21 @@ def test_the_report_reads_files_only(sweep_results: Path, tmp_path: Path) -> Non
     # directories; no engine, rules, tasks, sweep, Optuna or torch.
     allowed = ("bench.report", "bench.results", "bench.names")
     assert loaded and all(m == "bench" or m.startswith(allowed) for m in loaded), loaded
+
+
+def test_an_ert_beyond_the_budget_is_flagged_as_extrapolated_in_the_profile() -> None:
+    # One lucky seed of 8 on a 1000-step budget gives an ERT of 7390 steps (issue 12): the
+    # profile must say that this ratio is an extrapolation.
+    from types import SimpleNamespace
+
+    from bench.report import _profile_section
+
+    def summary(name: str, ert: float, reached: int) -> SimpleNamespace:
+        best = {"ert_steps": ert, "budget": 1000, "reached": reached, "n": 8}
+        return SimpleNamespace(study=SimpleNamespace(sweep_name=name), best=best)
+
+    grid = {"double_well": {"adam": summary("adam", 7390.0, 1), "sgd": summary("sgd", 600.0, 5)}}
+    section = _profile_section(grid, {"adam": (0, 0, 1), "sgd": (1, 0, 0)})
+    flagged = [n for n in section.notes if n.startswith("Extrapolated")]
+    assert len(flagged) == 1 and "adam on double_well" in flagged[0] and "7390" in flagged[0]
+    assert "1 of these times exceed the step budget" in section.charts[0].caption
