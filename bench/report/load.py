@@ -160,15 +160,15 @@ def _load(root: Path, name: str) -> StudyData:
         curves = empty_curves()
     if "status" not in runs:
         runs = runs.assign(status=pd.Series(dtype="str"))
-    confirming = (runs["phase"] == "confirm") if "phase" in runs else pd.Series(False, runs.index)
-    confirm = runs[confirming]
-    rerun = curves["trial"].isin(confirm["trial"].unique())
     importance_path = path / IMPORTANCE_FILE
     if importance_path.exists():
         importance = pd.read_parquet(importance_path)
     else:
         note = f"no {IMPORTANCE_FILE} (exported by an older bench: re-run the sweep to add it)"
         importance = pd.DataFrame({"study": [name], "parameter": [None], "note": [note]})
+    confirming = (runs["phase"] == "confirm") if "phase" in runs else pd.Series(False, runs.index)
+    confirm = runs[confirming]
+    rerun = curves["trial"].isin(confirm["trial"].unique())
     return StudyData(
         name=str(runs["study"].iloc[0]) if "study" in runs and len(runs) else name,
         path=path,

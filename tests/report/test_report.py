@@ -19,9 +19,16 @@ from bench.sweep import run_sweep
 
 def test_the_signature_is_the_one_the_cli_wires() -> None:
     signature = inspect.signature(build_report)
-    assert list(signature.parameters) == ["results_dir", "reports_dir", "name", "studies"]
+    assert list(signature.parameters) == [
+        "results_dir",
+        "reports_dir",
+        "name",
+        "studies",
+        "experiment",
+    ]
     assert signature.parameters["name"].default == "default"
     assert signature.parameters["studies"].default is None
+    assert signature.parameters["experiment"].default is None
 
 
 def test_writes_the_page_and_both_table_formats(report: Path) -> None:
