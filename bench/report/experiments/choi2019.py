@@ -121,7 +121,7 @@ def _slope(family: list[tuple[float, StudyData]], momentum: StudyData) -> pd.Ser
 
 def confirmed_log_loss(study: StudyData) -> pd.Series:
     """log10 final loss of the study's confirmation runs, by seed (a diverged run as the worst)."""
-    runs = study.runs[study.runs["phase"] == "confirm"]
+    runs = study.confirm
     loss = runs["final_loss"].astype(float).to_numpy()
     with np.errstate(divide="ignore", invalid="ignore"):
         log = np.log10(loss)

@@ -77,8 +77,6 @@ def findings(studies: Sequence[StudyData]) -> list[Finding]:
 def _started_outside(study: StudyData) -> pd.DataFrame:
     runs = study.runs
     keep = runs["status"].isin(("complete", "diverged")) & ~runs["start_in_basin"].astype(bool)
-    if "phase" in runs:
-        keep &= runs["phase"] == "search"
     return runs[keep]
 
 
@@ -124,9 +122,9 @@ def _q1(gd: StudyData, sgd: StudyData) -> list[Finding]:
 
 def _best_runs(study: StudyData) -> tuple[pd.DataFrame, str]:
     """The best configuration's runs on fresh seeds (``confirm``), else on the search seeds."""
+    if len(study.confirm):
+        return study.confirm, "fresh seeds"
     runs = study.runs
-    if "phase" in runs and (runs["phase"] == "confirm").any():
-        return runs[runs["phase"] == "confirm"], "fresh seeds"
     finite = runs[np.isfinite(runs["objective"].astype(float))]
     if finite.empty:
         return finite, "no finite trial"
@@ -173,10 +171,7 @@ def _efficiency(gd: StudyData, adam: StudyData, label: str) -> Finding:
 
 def _searched(study: StudyData) -> pd.DataFrame:
     runs = study.runs
-    keep = runs["status"].isin(("complete", "diverged", "pruned"))
-    if "phase" in runs:
-        keep &= runs["phase"] == "search"
-    return runs[keep]
+    return runs[runs["status"].isin(("complete", "diverged", "pruned"))]
 
 
 def _stability(gd: StudyData, adam: StudyData, label: str) -> Finding:
@@ -237,7 +232,4 @@ def _example(study: StudyData, claim: str) -> Finding:
 
 
 def _trials(study: StudyData) -> int:
-    runs = study.runs
-    if "phase" in runs:
-        runs = runs[runs["phase"] == "search"]
-    return int(runs["trial"].nunique())
+    return int(study.runs["trial"].nunique())

@@ -42,7 +42,8 @@ def _tuned(name: str, log_losses: np.ndarray) -> StudyData:
         | {"final_loss": 10.0**log_losses}
     )
     search = confirm.assign(phase="search", trial=0, final_loss=1e9)
-    return StudyData(name, Path(name), pd.concat([search, confirm]), pd.DataFrame())
+    # As the loader splits them: the search in ``runs``, the confirmation in ``confirm``.
+    return StudyData(name, Path(name), search, pd.DataFrame(), confirm=confirm)
 
 
 def momentum(s: int, t: np.ndarray) -> np.ndarray:
@@ -109,7 +110,7 @@ def test_every_claim_takes_the_verdict_its_data_make(outcome: str) -> None:
 
 def test_a_diverged_confirmation_run_counts_as_the_worst_loss() -> None:
     study = _tuned("s", np.array([-2.0, -2.0]))
-    study.runs.loc[study.runs["phase"] == "confirm", "final_loss"] = [np.inf, 0.01]
+    study.confirm.loc[:, "final_loss"] = [np.inf, 0.01]
     log = confirmed_log_loss(study)
     assert log.index.tolist() == [2, 3]
     assert log.iloc[0] > 38 and log.iloc[1] == pytest.approx(-2.0)

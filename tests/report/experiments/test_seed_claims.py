@@ -64,13 +64,13 @@ def _tuned(name: str, hits: list[int | None], diverged: int, f_final: float) -> 
             "objective": 1.0,
         }
     )
-    frame = pd.concat([runs, confirm], ignore_index=True)
     return StudyData(
         name,
         Path("."),
-        frame.assign(study=name),
+        runs.assign(study=name),
         pd.DataFrame(),
         config={"steps": 100, "task": {"name": "t", "noise": 1.0}},
+        confirm=confirm.assign(study=name),
     )
 
 
