@@ -69,6 +69,10 @@ class SweepConf:
     grid_points: int = 5
     # Per hyperparameter: {distribution: log|uniform|int|categorical|fixed, low, high, ...}.
     space: dict[str, Any] = field(default_factory=dict)
+    # Fresh seeds (numbered after the search seeds) on which the best configuration is re-run
+    # once the study ends, so that "at best" figures are not judged on the seeds that picked
+    # it; null: as many as `seeds`; 0: no confirmation.
+    confirm_seeds: int | None = None
 
 
 @dataclass

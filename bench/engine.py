@@ -77,12 +77,19 @@ class PopulationResult:
     curves: Tensor  # [P, R] monitored loss at the record steps
     final_loss: Tensor  # [P]
     best_loss: Tensor  # [P]
-    hit_step: Tensor  # [P] int64: first step with monitored loss <= target, else -1 (censored)
+    # [P] int64: first monitored step from which the loss stays <= target to the end, else -1
+    # (censored); one touch of the target under noise is not arrival.
+    hit_step: Tensor
     diverged_step: Tensor  # [P] int64: step at which the member diverged, else -1
     pruned_step: Tensor  # [P] int64: record step at which the member was stopped, else -1
     final_params: Tensor  # [P, D]
     start_in_basin: Tensor | None = None  # [P] bool, tasks with basins
     end_in_basin: Tensor | None = None  # [P] bool, tasks with basins
+    # [P] int64, tasks with basins: first step in the global basin (0 if it started there), or -1.
+    escape_step: Tensor | None = None
+    # [P] float64, tasks with basins: share of the steps of the run's second half (t >= steps/2)
+    # spent in the global basin; a stopped member counts as outside from its stop.
+    late_basin_share: Tensor | None = None
     metrics: dict[str, Tensor] = field(default_factory=dict)  # task metrics, [P] each
     seconds: Tensor = field(default_factory=lambda: torch.zeros(0))  # [P] share of chunk time
 
@@ -163,6 +170,8 @@ def _concat(parts: list[PopulationResult]) -> PopulationResult:
         final_params=cat("final_params"),
         start_in_basin=cat("start_in_basin"),
         end_in_basin=cat("end_in_basin"),
+        escape_step=cat("escape_step"),
+        late_basin_share=cat("late_basin_share"),
         metrics={k: torch.cat([p.metrics[k] for p in parts]) for k in first.metrics},
         seconds=cat("seconds"),
     )
@@ -200,6 +209,10 @@ def _run_chunk(
     f_ref = task.f_star if task.f_star is not None else 0.0
     limit = None
     start_in_basin = task.in_global_basin(x).cpu() if task.has_basins else None
+    if task.has_basins:
+        escape = torch.full((size,), -1, dtype=torch.int64, device=device)
+        late_steps = torch.zeros(size, dtype=torch.int64, device=device)
+        late_from = (steps + 1) // 2
     on_cuda = device.type == "cuda"
     done_steps = 0
 
@@ -222,9 +235,17 @@ def _run_chunk(
         if monitored is not None:
             # A frozen member's loss is NaN or above its limit: neither lowers `best` nor hits.
             torch.fmin(best, monitored, out=best)
-            hit.masked_fill_((monitored <= task.target) & (hit < 0), t)
+            below = monitored <= task.target
+            hit.masked_fill_(~below, -1)  # back above the target: it had not arrived
+            hit.masked_fill_(below & (hit < 0), t)
             if t in record_at:
                 curves[:, record_at[t]] = monitored
+
+        if task.has_basins:
+            inside = task.in_global_basin(x) & ~stopped[:, 0]
+            escape.masked_fill_(inside & (escape < 0), t)
+            if t >= late_from:
+                late_steps.add_(inside)
 
         if progress is not None and (t in record_at or t == steps):
             progress(size * (t - done_steps))
@@ -264,6 +285,10 @@ def _run_chunk(
         final_params=x.cpu(),
         start_in_basin=start_in_basin,
         end_in_basin=end_in_basin,
+        escape_step=escape.cpu() if task.has_basins else None,
+        late_basin_share=(
+            (late_steps.double() / (steps + 1 - late_from)).cpu() if task.has_basins else None
+        ),
         metrics={k: v.cpu() for k, v in metrics.items()},
         seconds=torch.full((size,), seconds / size, dtype=torch.float64),
     )

@@ -50,6 +50,10 @@ def run_metrics(result: PopulationResult, task: Task) -> pd.DataFrame:
     if result.start_in_basin is not None:
         frame["start_in_basin"] = result.start_in_basin.numpy()
         frame["end_in_basin"] = result.end_in_basin.numpy() & ~diverged
+        # First passage into the global basin, for runs that started outside it.
+        outside = ~result.start_in_basin.numpy()
+        frame["escape_step"] = _optional_steps(np.where(outside, result.escape_step.numpy(), -1))
+        frame["late_basin_share"] = result.late_basin_share.numpy()
     for name, values in result.metrics.items():
         frame[name] = values.double().numpy()
     return frame
@@ -72,9 +76,15 @@ def objective(runs: pd.DataFrame, name: str, steps: int) -> np.ndarray:
 
 
 def aggregate(values: np.ndarray, how: str) -> float:
-    """Mean or median over seeds; +inf as soon as one seed is +inf for the mean."""
+    """Mean or median over seeds; +inf as soon as one seed is +inf (diverged), whatever ``how``.
+
+    A median would hide a minority of diverged seeds, and such a trial must never be the best.
+    """
     if how not in AGGREGATES:
         raise ValueError(f"Invalid sweep.aggregate: {how!r}; allowed: {', '.join(AGGREGATES)}")
+    values = np.asarray(values, dtype=float)
+    if np.isposinf(values).any():
+        return math.inf
     return float(np.mean(values) if how == "mean" else np.median(values))
 
 

@@ -7,8 +7,12 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 
-from bench.metrics import aggregate, auc_log_gap, objective
+from bench.engine import EngineConfig, run
+from bench.metrics import aggregate, auc_log_gap, objective, run_metrics
+from bench.optim import SGD
+from bench.tasks import make_task
 
 
 def test_auc_is_the_mean_log10_gap_over_the_run() -> None:
@@ -54,3 +58,24 @@ def test_aggregate_over_seeds() -> None:
     assert aggregate(np.array([1.0, math.inf]), "mean") == math.inf
     with pytest.raises(ValueError, match="sweep.aggregate"):
         aggregate(values, "max")
+
+
+@pytest.mark.parametrize("how", ["mean", "median"])
+def test_one_diverged_seed_makes_the_trial_objective_infinite_whatever_the_aggregate(
+    how: str,
+) -> None:
+    # 2 of 5 seeds diverged: the median of the other values would be finite (issue 12).
+    values = np.array([0.01, 0.05, 0.06, math.inf, math.inf])
+    assert aggregate(values, how) == math.inf
+
+
+def test_escape_step_is_kept_only_for_runs_that_started_outside_the_global_basin() -> None:
+    task = make_task("double_well", noise=6.0, dtype=torch.float64)
+    result = run(task, SGD(16, lr=0.05), torch.arange(16), EngineConfig(steps=100))
+    runs = run_metrics(result, task)
+    assert str(runs["escape_step"].dtype) == "Int64"
+    inside = runs["start_in_basin"].to_numpy(bool)
+    assert inside.any() and (~inside).any()
+    assert runs.loc[inside, "escape_step"].isna().all()
+    assert runs.loc[~inside, "escape_step"].notna().any()
+    assert runs["late_basin_share"].between(0, 1).all()

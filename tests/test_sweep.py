@@ -17,6 +17,7 @@ from processes import bench_process
 from bench.cli import check_arguments, main
 from bench.config import ConfigError
 from bench.sweep import run_sweep
+from bench.sweep.mirror import SamplingMirror
 
 RUN_FIELDS = {
     "study",
@@ -42,8 +43,13 @@ def _load(results: Path, name: str) -> optuna.Study:
     return optuna.load_study(study_name=name, storage=f"sqlite:///{results / 'bench.db'}")
 
 
+def _searched(study: optuna.Study) -> list[optuna.trial.FrozenTrial]:
+    """The study's trials, its best's confirmation runs left out."""
+    return [t for t in study.get_trials(deepcopy=False) if "phase" not in t.user_attrs]
+
+
 def _states(study: optuna.Study) -> list[str]:
-    return [t.state.name for t in study.get_trials(deepcopy=False)]
+    return [t.state.name for t in _searched(study)]
 
 
 def test_sweep_command_completes_and_exports_every_run(tmp_path: Path) -> None:
@@ -57,11 +63,13 @@ def test_sweep_command_completes_and_exports_every_run(tmp_path: Path) -> None:
     assert _states(study) == ["COMPLETE"] * 8
     runs = pd.read_parquet(results / "adam-quadratic" / "runs.parquet")
     assert RUN_FIELDS <= set(runs.columns)
+    assert sorted(runs[runs.phase == "confirm"].seed) == [3, 4, 5]
+    runs = runs[runs.phase == "search"]
     assert len(runs) == 8 * 3 and sorted(runs.trial.unique()) == list(range(8))
     assert all(sorted(seeds) == [0, 1, 2] for _, seeds in runs.groupby("trial").seed)
     assert (1 - runs.beta1).between(1e-3, 1).all() and (1 - runs.beta2).between(1e-5, 0.1).all()
     curves = pd.read_parquet(results / "adam-quadratic" / "curves.parquet")
-    assert len(curves.groupby(["trial", "seed"])) == 24
+    assert len(curves.groupby(["trial", "seed"])) == 24 + 3
     assert curves.step.max() == 2000  # the sweep file's default
     assert (results / "adam-quadratic" / "environment.json").exists()
 
@@ -116,7 +124,7 @@ def test_a_killed_sweep_resumes_to_exactly_n_trials(tmp_path: Path) -> None:
     _, err = rerun.communicate(timeout=300)
     assert rerun.returncode == 0, err
     study = _load(tmp_path / "results", "adam-rosenbrock")
-    trials = study.get_trials()
+    trials = _searched(study)
     complete = [t for t in trials if t.state == optuna.trial.TrialState.COMPLETE]
     failed = [t for t in trials if t.state == optuna.trial.TrialState.FAIL]
     assert len(complete) == 10
@@ -133,6 +141,7 @@ def test_a_killed_sweep_resumes_to_exactly_n_trials(tmp_path: Path) -> None:
     configurations = [tuple(sorted(t.params.items())) for t in complete]
     assert len(set(configurations)) == len(configurations)
     runs = pd.read_parquet(tmp_path / "results" / "adam-rosenbrock" / "runs.parquet")
+    runs = runs[runs.phase == "search"]
     assert (runs.status == "complete").sum() + (runs.status == "diverged").sum() == 10 * 2
     assert (runs.status == "failed").sum() == len(orphans)
 
@@ -153,7 +162,7 @@ def test_raising_n_trials_runs_only_the_difference(small_config) -> None:
 def _trials_and_runs(cfg) -> tuple[list[dict], pd.DataFrame]:
     study = run_sweep(cfg)
     runs = pd.read_parquet(Path(cfg.results_dir) / study.study_name / "runs.parquet")
-    return [t.params for t in study.trials], runs.drop(columns="wall_time")
+    return [t.params for t in _searched(study)], runs.drop(columns="wall_time")
 
 
 @pytest.mark.parametrize("sampler", ["tpe", "random", "qmc", "grid", "cmaes"])
@@ -171,9 +180,9 @@ def test_grid_sweep_stops_at_the_grid_size(small_config) -> None:
     cfg = small_config(
         "+sweep=sgd", "sweep.sampler=grid", "sweep.grid_points=2", "sweep.n_trials=100"
     )
-    study = run_sweep(cfg)
-    assert len(study.trials) == 4
-    assert len({tuple(sorted(t.params.items())) for t in study.trials}) == 4
+    trials = _searched(run_sweep(cfg))
+    assert len(trials) == 4
+    assert len({tuple(sorted(t.params.items())) for t in trials}) == 4
 
 
 def test_diverging_trials_are_recorded_and_never_best(small_config) -> None:
@@ -191,9 +200,11 @@ def test_diverging_trials_are_recorded_and_never_best(small_config) -> None:
     diverged = runs[runs.status == "diverged"]
     assert len(diverged) > 0 and diverged.diverged_step.notna().all()
     assert (diverged.objective == math.inf).all()
-    assert len(study.trials) == 12
-    best = runs[runs.trial == study.best_trial.number]
-    assert (best.status == "complete").all() and math.isfinite(study.best_value)
+    trials = _searched(study)
+    assert len(trials) == 12
+    best = min(trials, key=lambda t: t.value)
+    assert (runs[runs.trial == best.number].status == "complete").all()
+    assert math.isfinite(best.value)
 
 
 def test_median_pruning_stops_trials_at_record_points(small_config) -> None:
@@ -306,7 +317,8 @@ def test_multirun_gives_each_combination_its_own_study(tmp_path: Path) -> None:
     names = optuna.get_all_study_names(storage=f"sqlite:///{tmp_path / 'results' / 'bench.db'}")
     assert sorted(names) == ["adam-quadratic", "adam-rosenbrock", "sgd-quadratic", "sgd-rosenbrock"]
     for name in names:
-        assert len(pd.read_parquet(tmp_path / "results" / name / "runs.parquet")) == 2 * 3
+        runs = pd.read_parquet(tmp_path / "results" / name / "runs.parquet")
+        assert len(runs[runs.phase == "search"]) == 2 * 3
 
 
 def test_a_study_from_another_schema_is_refused_and_left_intact(small_config) -> None:
@@ -317,3 +329,45 @@ def test_a_study_from_another_schema_is_refused_and_left_intact(small_config) ->
     with pytest.raises(ConfigError, match="written by bench schema 0, this is schema 1"):
         run_sweep(small_config("+sweep=adam", "sweep.n_trials=4"))
     assert _states(study) == ["COMPLETE"] * 2
+
+
+def test_the_best_configuration_is_confirmed_once_on_fresh_seeds(small_config) -> None:
+    # Outcomes on the seeds a configuration was picked on flatter it (issue 12): once the study
+    # ends, its best is re-run on new seeds, stored as a trial the search never sees.
+    cfg = small_config(
+        "+sweep=sgd", "task=quadratic", "sweep.n_trials=4", "sweep.batch_size=4", "seed_offset=10"
+    )
+    study = run_sweep(cfg)
+    runs = pd.read_parquet(Path(cfg.results_dir) / study.study_name / "runs.parquet")
+    search, confirm = runs[runs.phase == "search"], runs[runs.phase == "confirm"]
+    assert search.trial.nunique() == 4 and sorted(search.seed.unique()) == [10, 11]
+    best = search.loc[search.objective.idxmin()]
+    assert sorted(confirm.seed) == [12, 13]
+    assert (confirm.confirm_of == best.trial).all() and (confirm.lr == best.lr).all()
+    assert confirm.trial.nunique() == 1 and search.confirm_of.isna().all()
+    confirm_trial = study.trials[int(confirm.trial.iloc[0])]
+    assert confirm_trial.params == {} and confirm_trial.user_attrs["phase"] == "confirm"
+    sampler_view = SamplingMirror(study, optuna.samplers.RandomSampler()).memory.trials
+    assert len(sampler_view) == 4
+
+    again = run_sweep(cfg)  # idempotent: nothing more to search or confirm
+    assert len(again.trials) == 5
+    more = run_sweep(
+        small_config(
+            "+sweep=sgd",
+            "task=quadratic",
+            "sweep.n_trials=6",
+            "sweep.batch_size=4",
+            "seed_offset=10",
+            "sweep.confirm_seeds=3",
+        )
+    )
+    searched = [t for t in more.trials if "phase" not in t.user_attrs]
+    assert len(searched) == 6  # the confirmation run took no search slot
+    latest = [t for t in more.trials if t.user_attrs.get("confirm_seeds") == [12, 13, 14]]
+    assert len(latest) == 1
+
+
+def test_confirmation_can_be_turned_off(small_config) -> None:
+    cfg = small_config("+sweep=sgd", "sweep.n_trials=2", "sweep.confirm_seeds=0")
+    assert len(run_sweep(cfg).trials) == 2

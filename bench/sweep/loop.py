@@ -11,12 +11,13 @@ from omegaconf import DictConfig, OmegaConf
 from bench.config import ConfigError, optimizer_options, task_options, validate
 from bench.metrics import AGGREGATES, OBJECTIVES
 from bench.progress import progress_bar
+from bench.sweep.confirm import confirm_best
 from bench.sweep.export import environment, export_study, study_dir
 from bench.sweep.mirror import SamplingMirror
 from bench.sweep.samplers import grid_size, make_sampler, resume_seed
 from bench.sweep.space import distributions, hyperparameters, parse_space
 from bench.sweep.storage import open_storage
-from bench.sweep.study import counts, open_study, recover_stale_trials, surplus
+from bench.sweep.study import counts, is_confirm, open_study, recover_stale_trials, surplus
 from bench.sweep.trials import run_trials
 from bench.tasks import make_task
 
@@ -37,6 +38,11 @@ def validate_sweep(cfg: DictConfig) -> None:
     if sweep.batch_size < 1:
         raise ConfigError(
             f"sweep.batch_size={sweep.batch_size} is invalid; allowed: an integer >= 1"
+        )
+    if sweep.confirm_seeds is not None and sweep.confirm_seeds < 0:
+        raise ConfigError(
+            f"sweep.confirm_seeds={sweep.confirm_seeds} is invalid; allowed: an integer >= 0 "
+            f"(0: no confirmation) or null (as many as seeds)"
         )
     for key, allowed in (
         ("objective", OBJECTIVES),
@@ -155,6 +161,18 @@ def run_sweep(cfg: DictConfig) -> optuna.Study:
             best = _best_value(mirror.memory)
             bar.set_postfix_str(f"best {sweep.objective} {best:.4g}")
 
+    best = _best_trial(study)
+    if best is not None and math.isfinite(best.value):
+        engine_seconds += confirm_best(
+            mirror,
+            task,
+            best,
+            cfg,
+            optimizer=optimizer,
+            objective_name=sweep.objective,
+            aggregate_how=sweep.aggregate,
+        )
+
     seconds = time.perf_counter() - started
     timing = {"seconds": seconds, "engine_seconds": engine_seconds}
     study.set_user_attr("last_session", timing)
@@ -162,7 +180,6 @@ def run_sweep(cfg: DictConfig) -> optuna.Study:
         study, directory, OmegaConf.to_container(cfg, resolve=True), environment(task.device)
     )
     finished, _ = counts(study)
-    best = _best_trial(study)
     print(
         f"study {study_name!r}: {finished}/{n_trials} trials finished "
         f"({sweep.sampler}, {sweep.aggregate} {sweep.objective} over {cfg.seeds} seeds); "
@@ -178,6 +195,13 @@ def run_sweep(cfg: DictConfig) -> optuna.Study:
             if k in best.params or k not in fixed
         )
         print(f"best trial {best.number}: {shown}")
+        confirmed = _confirmation(study, best.number)
+        if confirmed is not None:
+            seeds = confirmed.user_attrs["confirm_seeds"]
+            print(
+                f"confirmed on {len(seeds)} fresh seeds ({seeds[0]}–{seeds[-1]}), trial "
+                f"{confirmed.number}: {sweep.aggregate} {sweep.objective} {confirmed.value:.6g}"
+            )
     if engine_seconds > 0:  # some trial ran in this session
         other = seconds - engine_seconds
         print(
@@ -189,8 +213,17 @@ def run_sweep(cfg: DictConfig) -> optuna.Study:
 
 
 def _best_trial(study: optuna.Study) -> optuna.trial.FrozenTrial | None:
+    """The searched trial with the lowest objective (confirmation runs are no candidates)."""
     complete = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
-    return min(complete, key=lambda t: t.value, default=None)
+    return min((t for t in complete if not is_confirm(t)), key=lambda t: t.value, default=None)
+
+
+def _confirmation(study: optuna.Study, number: int) -> optuna.trial.FrozenTrial | None:
+    """The first complete confirmation run of trial ``number``, if any."""
+    complete = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+    return next(
+        (t for t in complete if is_confirm(t) and t.user_attrs.get("confirm_of") == number), None
+    )
 
 
 def _best_value(study: optuna.Study) -> float:

@@ -19,7 +19,7 @@ import optuna
 from optuna.distributions import BaseDistribution
 from optuna.trial import FrozenTrial, TrialState
 
-from bench.sweep.study import worker_id
+from bench.sweep.study import is_confirm, worker_id
 
 __all__ = ["Asked", "SamplingMirror"]
 
@@ -32,7 +32,8 @@ class Asked:
 
     trial_id: int
     params: dict[str, Any]
-    twin: optuna.Trial
+    #: None for a trial the sampler never sees (a confirmation run).
+    twin: optuna.Trial | None
 
 
 class SamplingMirror:
@@ -58,7 +59,7 @@ class SamplingMirror:
         new = [
             trial
             for trial in self.study.get_trials(deepcopy=False, states=FINISHED)
-            if trial._trial_id not in self._mirrored
+            if trial._trial_id not in self._mirrored and not is_confirm(trial)
         ]
         self._mirrored.update(trial._trial_id for trial in new)
         self.memory.add_trials([_for_sampler(trial) for trial in new])
@@ -92,6 +93,26 @@ class SamplingMirror:
             asked.append(Asked(trial_id, dict(twin.params), twin))
         return asked
 
+    def create_unsampled(self, user_attrs: Mapping[str, Any]) -> Asked:
+        """Create, owned, a trial without parameters that the sampler never sees."""
+        template = FrozenTrial(
+            number=-1,
+            state=TrialState.RUNNING,
+            value=None,
+            datetime_start=datetime.now(),
+            datetime_complete=None,
+            params={},
+            distributions={},
+            user_attrs={"worker": worker_id(), **user_attrs},
+            system_attrs={},
+            intermediate_values={},
+            trial_id=-1,
+        )
+        trial_id = self.study._storage.create_new_trial(
+            self.study._study_id, template_trial=template
+        )
+        return Asked(trial_id, {}, None)
+
     def tell(
         self, trial: Asked, value: float, *, pruned: bool, user_attrs: Mapping[str, Any]
     ) -> None:
@@ -105,12 +126,14 @@ class SamplingMirror:
             storage.set_trial_user_attr(trial.trial_id, key, attr)
         if pruned:
             storage.set_trial_state_values(trial.trial_id, state=TrialState.PRUNED)
-            self.memory.tell(trial.twin, state=TrialState.PRUNED)
+            if trial.twin is not None:
+                self.memory.tell(trial.twin, state=TrialState.PRUNED)
         else:
             storage.set_trial_state_values(
                 trial.trial_id, state=TrialState.COMPLETE, values=[value]
             )
-            self.memory.tell(trial.twin, value)
+            if trial.twin is not None:
+                self.memory.tell(trial.twin, value)
         self._mirrored.add(trial.trial_id)
 
     def abandon(self, trial: Asked) -> None:

@@ -18,8 +18,10 @@ from bench.results import empty_curves
 
 __all__ = [
     "SCHEMA_VERSION",
+    "CONFIRM",
     "counts",
     "curves_frame",
+    "is_confirm",
     "open_study",
     "recover_stale_trials",
     "runs_frame",
@@ -28,6 +30,8 @@ __all__ = [
 ]
 
 _LIVE = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING)
+#: A trial's ``phase`` user attribute: searched (sampled; the default) or a confirmation run.
+SEARCH, CONFIRM = "search", "confirm"
 #: Bumped whenever what a trial stores changes; older studies are refused, not misread.
 SCHEMA_VERSION = 1
 #: Study keys that must match for a run to continue a study (the rest may change).
@@ -43,6 +47,11 @@ IDENTITY = (
     "objective",
     "space",
 )
+
+
+def is_confirm(trial: FrozenTrial) -> bool:
+    """Whether ``trial`` re-runs a best configuration on fresh seeds (not part of the search)."""
+    return trial.user_attrs.get("phase") == CONFIRM
 
 
 def worker_id() -> str:
@@ -94,7 +103,7 @@ def surplus(study: optuna.Study, trial_ids: Collection[int], n_trials: int) -> s
     worker agrees on which ones are too many, and drops its own.
     """
     live = sorted(
-        (t for t in study.get_trials(deepcopy=False) if t.state in _LIVE),
+        (t for t in study.get_trials(deepcopy=False) if t.state in _LIVE and not is_confirm(t)),
         key=lambda t: t.number,
     )
     # A configuration run again gives the same runs (same seeds, same draws): pure waste.
@@ -113,8 +122,8 @@ def surplus(study: optuna.Study, trial_ids: Collection[int], n_trials: int) -> s
 
 
 def counts(study: optuna.Study) -> tuple[int, int]:
-    """(finished trials: complete or pruned, trials running now)."""
-    states = [t.state for t in study.get_trials(deepcopy=False)]
+    """(finished trials: complete or pruned, trials running now), confirmation runs left out."""
+    states = [t.state for t in study.get_trials(deepcopy=False) if not is_confirm(t)]
     finished = sum(s in (TrialState.COMPLETE, TrialState.PRUNED) for s in states)
     return finished, sum(s == TrialState.RUNNING for s in states)
 
@@ -172,7 +181,14 @@ def runs_frame(study: optuna.Study) -> pd.DataFrame:
     for trial in study.get_trials(deepcopy=False):
         rows.extend(_trial_rows(study.study_name, meta, trial))
     frame = pd.DataFrame(rows)
-    for column in ("steps_to_target", "diverged_step", "seed", "trial"):
+    for column in (
+        "steps_to_target",
+        "diverged_step",
+        "escape_step",
+        "seed",
+        "trial",
+        "confirm_of",
+    ):
         if column in frame:
             frame[column] = frame[column].astype("Int64")
     return frame
@@ -184,6 +200,8 @@ def _trial_rows(name: str, meta: Mapping[str, Any], trial: FrozenTrial) -> list[
         "trial": trial.number,
         "task": meta.get("task"),
         "optimizer": meta.get("optimizer"),
+        "phase": trial.user_attrs.get("phase", SEARCH),
+        "confirm_of": trial.user_attrs.get("confirm_of"),
         **trial.user_attrs.get("hyperparameters", {}),
     }
     if trial.state == TrialState.FAIL and trial.user_attrs.get("surplus"):

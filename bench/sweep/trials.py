@@ -22,9 +22,9 @@ from bench.tasks.base import Task
 __all__ = ["engine_config", "run_trials"]
 
 
-def engine_config(cfg: DictConfig, task: Task) -> engine.EngineConfig:
+def engine_config(cfg: DictConfig, task: Task, seeds: int | None = None) -> engine.EngineConfig:
     """The engine's settings; chunks hold whole trials (all seeds), so pruning sees them whole."""
-    seeds = cfg.seeds
+    seeds = seeds or cfg.seeds
     base = cfg.chunk_size or engine.default_chunk_size(task)
     return engine.EngineConfig(
         steps=cfg.steps,
@@ -73,12 +73,16 @@ def run_trials(
     aggregate_how: str = "mean",
     prune: bool = False,
     progress: Callable[[int], None] | None = None,
+    seeds: Sequence[int] | None = None,
 ) -> float:
     """Run each trial over the seeds as one population, store its runs, tell its objective.
 
-    Returns the engine's wall time in seconds.
+    ``seeds``: the search seeds (``seed_offset`` …) when None. Returns the engine's wall time
+    in seconds.
     """
-    seeds = list(range(cfg.seed_offset, cfg.seed_offset + cfg.seeds))
+    if seeds is None:
+        seeds = range(cfg.seed_offset, cfg.seed_offset + cfg.seeds)
+    seeds = list(seeds)
     n_seeds = len(seeds)
     size = len(trials) * n_seeds
     keys = hyperparameters[0].keys()
@@ -91,7 +95,7 @@ def run_trials(
             task,
             rule,
             torch.tensor(seeds * len(trials)),
-            engine_config(cfg, task),
+            engine_config(cfg, task, n_seeds),
             progress=progress,
             on_record=on_record,
         )
