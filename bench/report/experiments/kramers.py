@@ -118,7 +118,8 @@ def kramers(studies: Sequence[StudyData]) -> list[Finding]:
     inverse_t = 1.0 / temperatures
     groups = [_at_risk(s) for s in studies]
     n = sum(len(g) for g in groups)
-    span = f"ΔL/T from {facts.barrier * inverse_t.min():.1f} to {facts.barrier * inverse_t.max():.1f}"
+    low, high = facts.barrier * inverse_t.min(), facts.barrier * inverse_t.max()
+    span = f"ΔL/T from {low:.1f} to {high:.1f}"
 
     def slope_ratio(*resampled: np.ndarray) -> float:
         return _fit(inverse_t, resampled)[0] / facts.barrier
