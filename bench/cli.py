@@ -96,7 +96,7 @@ def _hydra_main(cfg: DictConfig) -> str | None:
     quiet_optuna()  # again: launchers may run the job in another process
     try:
         if is_report(cfg):
-            _report(cfg, cfg.report.name, cfg.report.studies)
+            _report(cfg, cfg.report.name, cfg.report.studies, cfg.report.experiment)
             return None
         if is_sweep(cfg):
             name = run_sweep(cfg).study_name

@@ -83,6 +83,9 @@ class ReportConf:
     name: str | None = None
     # Study names to compare; null: every study under results_dir.
     studies: list[str] | None = None
+    # A designed experiment (seed_claims, kramers, …) whose findings open the report, from
+    # studies its command already ran: re-analyses without re-running.
+    experiment: str | None = None
 
 
 @dataclass

@@ -16,9 +16,11 @@ from torch import Tensor
 from bench.tasks.base import Task
 
 __all__ = [
+    "Chunk",
     "EngineConfig",
     "PopulationResult",
     "UpdateRule",
+    "chunk_for_memory",
     "default_chunk_size",
     "record_steps",
     "resolve_device",
@@ -36,7 +38,7 @@ class UpdateRule:
     def subset(self, index: Tensor) -> UpdateRule: ...
     def init_state(self, params: Tensor, steps: int) -> object: ...
     def step(
-        self, params: Tensor, grad: Tensor, state: object, t: int, frozen: Tensor | None = None
+        self, params: Tensor, grad: Tensor, state: object, t: Tensor, frozen: Tensor | None = None
     ) -> None: ...
 
 
@@ -110,9 +112,17 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
-def default_chunk_size(task: Task) -> int:
-    """Members per chunk: the task's own choice on the CPU, 32 times more on CUDA."""
-    return task.chunk_size * (32 if task.device.type == "cuda" else 1)
+def default_chunk_size(task: Task, steps: int = 1000) -> int:
+    """Members per chunk: the task's own choice on the CPU; on CUDA, as many as fit in memory."""
+    if task.device.type != "cuda":
+        return task.chunk_size
+    free, _ = torch.cuda.mem_get_info(task.device)
+    return chunk_for_memory(free, task.member_bytes(steps), task.chunk_size)
+
+
+def chunk_for_memory(free_bytes: int, member_bytes: int, smallest: int) -> int:
+    """Members that fit half of ``free_bytes`` at ``member_bytes`` each, at least ``smallest``."""
+    return max(smallest, free_bytes // 2 // max(member_bytes, 1))
 
 
 def record_steps(steps: int, n_records: int) -> list[int]:
@@ -148,11 +158,12 @@ def run(
     seeds = torch.as_tensor(seeds, dtype=torch.int64).reshape(-1)
     if len(seeds) != rule.size:
         raise ValueError(f"{len(seeds)} seeds for a population of {rule.size}")
-    chunk = config.chunk_size or default_chunk_size(task)
-    parts = [
-        _run_chunk(task, rule.subset(index), seeds[index], config, progress, on_record, index)
-        for index in torch.arange(len(seeds)).split(chunk)
-    ]
+    size = config.chunk_size or default_chunk_size(task, config.steps)
+    parts = []
+    for index in torch.arange(len(seeds)).split(size):
+        chunk = Chunk(task, rule.subset(index), seeds[index], config, index)
+        chunk.advance(progress, on_record)
+        parts.append(chunk.result())
     return _concat(parts)
 
 
@@ -181,121 +192,173 @@ def _concat(parts: list[PopulationResult]) -> PopulationResult:
     )
 
 
-def _run_chunk(
-    task: Task,
-    rule: UpdateRule,
-    seeds: Tensor,
-    config: EngineConfig,
-    progress: Callable[[int], None] | None,
-    on_record: RecordHook | None,
-    members: Tensor,
-) -> PopulationResult:
-    device, steps = task.device, config.steps
-    _synchronize(device)
-    started = time.perf_counter()
-    seeds = seeds.to(device)
-    size = len(seeds)
-    x = task.init(seeds)
-    state = rule.init_state(x, steps)
-    order = task.data_order(seeds, steps)
-    loss_and_grad = task.loss_and_grad if config.grad == "task" else task.vmap_loss_and_grad
+class Chunk:
+    """One chunk of a population in three phases: set-up, the step loop, and the result.
 
-    records = record_steps(steps, config.n_records)
-    record_at = {step: i for i, step in enumerate(records)}
-    dtype = x.dtype
-    curves = torch.full((size, len(records)), float("nan"), dtype=dtype, device=device)
-    best = torch.full((size,), float("inf"), dtype=dtype, device=device)
-    hit = torch.full((size,), -1, dtype=torch.int64, device=device)
-    diverged_step = torch.full((size,), -1, dtype=torch.int64, device=device)
-    pruned_step = torch.full((size,), -1, dtype=torch.int64, device=device)
-    # Members that stop updating: diverged, or pruned by `on_record`.
-    stopped = torch.zeros(size, 1, dtype=torch.bool, device=device)
-    f_ref = task.f_star if task.f_star is not None else 0.0
-    limit = None
-    start_in_basin = task.in_global_basin(x).cpu() if task.has_basins else None
-    if task.has_basins:
-        escape = torch.full((size,), -1, dtype=torch.int64, device=device)
-        late_steps = torch.zeros(size, dtype=torch.int64, device=device)
-        late_from = (steps + 1) // 2
-    on_cuda = device.type == "cuda"
-    done_steps = 0
+    Set-up (moving seeds and state to the device, drawing data orders) and the result may
+    synchronise with the host; the step loop (``advance``) never does where ``sync_free`` holds
+    (default: on CUDA), unless ``on_record`` asks it to at the record steps.
+    """
 
-    for t in range(steps + 1):
-        if t < steps:
-            loss, grad = loss_and_grad(x, *task.batch(order, t))
-        else:
-            loss = task.evaluate(x)
-        if limit is None:
-            # Diverged: not finite, or above f_ref + factor * max(f(x0) - f_ref, 1).
-            limit = f_ref + config.divergence_factor * (loss - f_ref).clamp_min(1.0)
-        # NaN fails both comparisons, so `bad` also catches non-finite losses.
-        bad = ~((loss <= limit) & (loss > float("-inf")))
-        diverged_step.masked_fill_(bad & (diverged_step < 0) & (pruned_step < 0), t)
-        stopped.logical_or_(bad.unsqueeze(1))
-
-        monitored = loss if task.exact_step_loss else None
-        if not task.exact_step_loss and t in record_at:
-            monitored = loss if t == steps else task.evaluate(x)
-        if monitored is not None:
-            # A frozen member's loss is NaN or above its limit: neither lowers `best` nor hits.
-            torch.fmin(best, monitored, out=best)
-            below = monitored <= task.target
-            hit.masked_fill_(~below, -1)  # back above the target: it had not arrived
-            hit.masked_fill_(below & (hit < 0), t)
-            if t in record_at:
-                curves[:, record_at[t]] = monitored
-
+    def __init__(
+        self,
+        task: Task,
+        rule: UpdateRule,
+        seeds: Tensor,
+        config: EngineConfig,
+        members: Tensor | None = None,
+        sync_free: bool | None = None,
+    ) -> None:
+        device, steps = task.device, config.steps
+        _synchronize(device)
+        self.started = time.perf_counter()
+        self.task, self.rule, self.config = task, rule, config
+        self.seeds = seeds.to(device)
+        self.members = torch.arange(len(seeds)) if members is None else members
+        self.sync_free = device.type != "cpu" if sync_free is None else sync_free
+        size = len(seeds)
+        self.x = task.init(self.seeds)
+        self.state = rule.init_state(self.x, steps)
+        self.order = task.data_order(self.seeds, steps)
+        self.records = record_steps(steps, config.n_records)
+        dtype = self.x.dtype
+        self.curves = torch.full(
+            (size, len(self.records)), float("nan"), dtype=dtype, device=device
+        )
+        self.best = torch.full((size,), float("inf"), dtype=dtype, device=device)
+        self.hit = torch.full((size,), -1, dtype=torch.int64, device=device)
+        self.diverged_step = torch.full((size,), -1, dtype=torch.int64, device=device)
+        self.pruned_step = torch.full((size,), -1, dtype=torch.int64, device=device)
+        # Members that stop updating: diverged, or pruned by `on_record`.
+        self.stopped = torch.zeros(size, 1, dtype=torch.bool, device=device)
+        # The step index on the device: the step reads it from there (never a host copy), so
+        # that a CUDA graph or torch.compile can capture it once for every step.
+        self.step = torch.zeros((), dtype=torch.int64, device=device)
+        # Minibatch tasks: the sum of the step losses since the last record.
+        self.interval = torch.zeros(size, dtype=dtype, device=device)
+        self.start_in_basin = task.in_global_basin(self.x).cpu() if task.has_basins else None
         if task.has_basins:
-            inside = task.in_global_basin(x) & ~stopped[:, 0]
-            escape.masked_fill_(inside & (escape < 0), t)
-            if t >= late_from:
-                late_steps.add_(inside)
+            # First step in the global basin (first passage), and steps of the run's second
+            # half spent in it: an escape under noise is a passage, not the last snapshot.
+            self.escape = torch.full((size,), -1, dtype=torch.int64, device=device)
+            self.late_steps = torch.zeros(size, dtype=torch.int64, device=device)
+            self.late_from = (steps + 1) // 2
+        self.last_t = 0
 
-        if progress is not None and (t in record_at or t == steps):
-            progress(size * (t - done_steps))
-            done_steps = t
-        if on_record is not None and t in record_at and 0 < t < steps:
-            prune = on_record(t, curves[:, record_at[t]], members)
-            if prune is not None:
-                prune = prune.to(device) & ~stopped[:, 0]
-                pruned_step.masked_fill_(prune, t)
-                stopped.logical_or_(prune.unsqueeze(1))
-            if bool(stopped.all()):
-                if progress is not None:
-                    progress(size * (steps - done_steps))
-                break
-        if t < steps:
-            noise = task.grad_noise(seeds, t)
-            if noise is not None:
-                grad.add_(noise)
-            # On the CPU, asking whether any member stopped costs less than masking every update.
-            frozen = stopped if on_cuda or bool(stopped.any()) else None
-            rule.step(x, grad, state, t, frozen=frozen)
+    def advance(
+        self,
+        progress: Callable[[int], None] | None = None,
+        on_record: RecordHook | None = None,
+    ) -> None:
+        """Run the step loop to the end of the budget, or until every member has stopped."""
+        task, config, x, step = self.task, self.config, self.x, self.step
+        steps, size = config.steps, len(x)
+        loss_and_grad = task.loss_and_grad if config.grad == "task" else task.vmap_loss_and_grad
+        record_at = {s: i for i, s in enumerate(self.records)}
+        best, hit, curves, stopped = self.best, self.hit, self.curves, self.stopped
+        diverged_step, pruned_step = self.diverged_step, self.pruned_step
+        f_ref = task.f_star if task.f_star is not None else 0.0
+        limit = None
+        done_steps = previous_record = 0
 
-    # A chunk that ended early (every member stopped) ends at its last record.
-    final_loss = curves[:, max(i for s, i in record_at.items() if s <= t)]
-    metrics = task.final_metrics(x)
-    end_in_basin = task.in_global_basin(x).cpu() if task.has_basins else None
-    _synchronize(device)
-    seconds = time.perf_counter() - started
-    return PopulationResult(
-        record_steps=torch.tensor(records, dtype=torch.int64),
-        curves=curves.to(torch.float64).cpu(),
-        final_loss=final_loss.to(torch.float64).cpu(),
-        best_loss=best.to(torch.float64).cpu(),
-        hit_step=hit.cpu(),
-        diverged_step=diverged_step.cpu(),
-        pruned_step=pruned_step.cpu(),
-        final_params=x.cpu(),
-        start_in_basin=start_in_basin,
-        end_in_basin=end_in_basin,
-        escape_step=escape.cpu() if task.has_basins else None,
-        late_basin_share=(
-            (late_steps.double() / (steps + 1 - late_from)).cpu() if task.has_basins else None
-        ),
-        metrics={k: v.cpu() for k, v in metrics.items()},
-        seconds=torch.full((size,), seconds / size, dtype=torch.float64),
-    )
+        for t in range(steps + 1):
+            self.last_t = t
+            if t < steps:
+                loss, grad = loss_and_grad(x, *task.batch(self.order, step))
+            else:
+                loss = task.evaluate(x)
+            if limit is None:
+                # Diverged: not finite, or above f_ref + factor * max(f(x0) - f_ref, 1).
+                limit = f_ref + config.divergence_factor * (loss - f_ref).clamp_min(1.0)
+            # NaN fails both comparisons, so `bad` also catches non-finite losses.
+            bad = ~((loss <= limit) & (loss > float("-inf")))
+            diverged_step.masked_fill_(bad & (diverged_step < 0) & (pruned_step < 0), step)
+            stopped.logical_or_(bad.unsqueeze(1))
+
+            record = record_at.get(t)
+            monitored = loss if task.exact_step_loss or t == steps else None
+            if monitored is None:
+                # A record is the mean minibatch loss of the steps since the previous one:
+                # the loss the step computes anyway, not a full-batch pass per record.
+                self.interval.add_(loss)
+                if record is not None:
+                    monitored = self.interval / max(t - previous_record, 1)
+                    self.interval.zero_()
+            if record is not None and record > 0 and not task.exact_step_loss:
+                # A pruned member keeps the record it was pruned at.
+                held = pruned_step >= 0
+                monitored = torch.where(held, curves[:, record - 1], monitored)
+            if monitored is not None:
+                # A frozen member's loss is NaN or above its limit: neither lowers `best` nor hits.
+                torch.fmin(best, monitored, out=best)
+                # Reached: the first step after which the loss stays at or below the target.
+                below = monitored <= task.target
+                hit.masked_fill_(~below, -1)
+                hit.masked_fill_(below & (hit < 0), step)
+                if record is not None:
+                    curves[:, record] = monitored
+            if record is not None:
+                previous_record = t
+            if task.has_basins:
+                inside = task.in_global_basin(x) & ~stopped[:, 0]
+                self.escape.masked_fill_(inside & (self.escape < 0), step)
+                if t >= self.late_from:
+                    self.late_steps.add_(inside)
+
+            if progress is not None and (record is not None or t == steps):
+                progress(size * (t - done_steps))
+                done_steps = t
+            if on_record is not None and record is not None and 0 < t < steps:
+                prune = on_record(t, curves[:, record], self.members)
+                if prune is not None:
+                    prune = prune.to(x.device) & ~stopped[:, 0]
+                    pruned_step.masked_fill_(prune, step)
+                    stopped.logical_or_(prune.unsqueeze(1))
+                if bool(stopped.all()):
+                    if progress is not None:
+                        progress(size * (steps - done_steps))
+                    break
+            if t < steps:
+                noise = task.grad_noise(self.seeds, step)
+                if noise is not None:
+                    grad.add_(noise)
+                # On the CPU, asking whether any member stopped costs less than masking every
+                # update; sync-free, every update is masked.
+                frozen = stopped if self.sync_free or bool(stopped.any()) else None
+                self.rule.step(x, grad, self.state, step, frozen=frozen)
+                step.add_(1)
+
+    def result(self) -> PopulationResult:
+        """The chunk's outcomes, on the CPU."""
+        task, x, records = self.task, self.x, self.records
+        # A chunk that ended early (every member stopped) ends at its last record.
+        last = max(i for i, s in enumerate(records) if s <= self.last_t)
+        final_loss = self.curves[:, last]
+        metrics = task.final_metrics(x)
+        end_in_basin = task.in_global_basin(x).cpu() if task.has_basins else None
+        _synchronize(x.device)
+        seconds = time.perf_counter() - self.started
+        size = len(x)
+        return PopulationResult(
+            record_steps=torch.tensor(records, dtype=torch.int64),
+            curves=self.curves.to(torch.float64).cpu(),
+            final_loss=final_loss.to(torch.float64).cpu(),
+            best_loss=self.best.to(torch.float64).cpu(),
+            hit_step=self.hit.cpu(),
+            diverged_step=self.diverged_step.cpu(),
+            pruned_step=self.pruned_step.cpu(),
+            final_params=x.cpu(),
+            start_in_basin=self.start_in_basin,
+            end_in_basin=end_in_basin,
+            escape_step=self.escape.cpu() if task.has_basins else None,
+            late_basin_share=(
+                (self.late_steps.double() / (self.config.steps + 1 - self.late_from)).cpu()
+                if task.has_basins
+                else None
+            ),
+            metrics={k: v.cpu() for k, v in metrics.items()},
+            seconds=torch.full((size,), seconds / size, dtype=torch.float64),
+        )
 
 
 def _synchronize(device: torch.device) -> None:

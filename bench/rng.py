@@ -52,9 +52,14 @@ def _splitmix64(x: Tensor) -> Tensor:
 def _bits(seeds: Tensor, stream: int, counter: int | Tensor, n: int) -> Tensor:
     """Hashed 64-bit words ``[len(seeds), n]`` for (seed, stream, counter, index)."""
     seeds = seeds.to(torch.int64)
-    counter_t = torch.as_tensor(counter, dtype=torch.int64, device=seeds.device)
+    # An int counter enters as a kernel argument and a tensor one stays where it is: neither
+    # makes a host-to-device copy, which would block a CUDA stream at every step.
+    if isinstance(counter, Tensor):
+        offset = counter.to(torch.int64) * _COUNTER
+    else:
+        offset = _signed(counter * _COUNTER)
     key = _splitmix64(seeds * _STREAM + stream)
-    key = _splitmix64(key + counter_t * _COUNTER)
+    key = _splitmix64(key + offset)
     index = torch.arange(n, dtype=torch.int64, device=seeds.device)
     return _splitmix64(key.unsqueeze(-1) * _GOLDEN + index)
 

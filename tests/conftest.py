@@ -56,6 +56,9 @@ def small_config(
 def torch_optim_run() -> Callable[..., tuple]:
     """One member trained alone by a ``torch.optim`` optimizer: (losses [T+1], final params).
 
+    ``losses[t]`` is the loss step ``t`` computes (on its minibatch, where the task has data);
+    ``losses[T]`` the monitored loss at the end (full batch).
+
     The independent reference for the engine: autograd on the task's one-member loss, the same
     start, minibatches and gradient noise for the member's seed, and ``torch.optim`` itself.
     """
@@ -75,14 +78,34 @@ def torch_optim_run() -> Callable[..., tuple]:
             noise = task.grad_noise(seeds, t)
             if noise is not None:
                 x.grad.add_(noise[0])
-            if task.exact_step_loss:
-                losses.append(loss.detach().double())
+            losses.append(loss.detach().double())
             optimizer.step()
         with torch.no_grad():
             final = task.evaluate(x.detach()[None])[0].double()
         return torch.stack([*losses, final]), x.detach().clone()
 
     return _run
+
+
+@pytest.fixture(scope="session")
+def minibatch_records() -> Callable[..., object]:
+    """The engine's records of a minibatch task from a reference run's losses [T+1].
+
+    A record at 0 < t < T is the mean step loss since the previous record; at T the full-batch
+    loss; at 0 the first step's loss.
+    """
+    import torch
+
+    def _records(losses, record_steps: list[int]):  # noqa: ANN001, ANN202
+        out, previous = [], -1
+        for step in record_steps:
+            out.append(
+                losses[step] if step == record_steps[-1] else losses[previous + 1 : step + 1].mean()
+            )
+            previous = step
+        return torch.stack(out)
+
+    return _records
 
 
 PASSWORD = "s3cret-pw"

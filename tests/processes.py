@@ -20,3 +20,10 @@ def bench_process(*args: str, cwd: Path, env: dict | None = None) -> subprocess.
         cwd=cwd,
         env={**os.environ, "PYTHONPATH": str(REPO), **(env or {})},
     )
+
+
+def run_bench(*args: str, cwd: Path, timeout: float = 300) -> subprocess.CompletedProcess:
+    """Run ``python -m bench args`` in ``cwd`` to the end, capturing its output."""
+    process = bench_process(*args, cwd=cwd)
+    stdout, stderr = process.communicate(timeout=timeout)
+    return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)

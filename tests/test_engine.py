@@ -6,10 +6,128 @@ import math
 
 import pytest
 import torch
+from torch.utils._python_dispatch import TorchDispatchMode
+from torch.utils._pytree import tree_leaves
 
-from bench.engine import EngineConfig, PopulationResult, record_steps, run
-from bench.optim import SGD, Adam
-from bench.tasks import make_task
+from bench.engine import Chunk, EngineConfig, PopulationResult, chunk_for_memory, record_steps, run
+from bench.optim import RULES, SGD, Adam
+from bench.tasks import TASKS, SyntheticTask, make_task
+
+aten = torch.ops.aten
+
+
+class NoHostSync(TorchDispatchMode):
+    """Fails on any op that makes the host wait for the device or moves data between devices.
+
+    Reading a value on the host (``.item()``, ``bool(t)``, data-dependent shapes) blocks a CUDA
+    stream until the device catches up; a tensor made from host data (``torch.tensor(3)``) or a
+    copy between devices is a host-device transfer. On the CPU neither costs anything, which is
+    why they have to be caught by op, not by time.
+    """
+
+    HOST_READS = {
+        aten._local_scalar_dense,
+        aten.item,
+        aten.is_nonzero,
+        aten.nonzero,
+        aten.masked_select,
+        aten._unique2,
+        aten.unique_dim,
+        aten.unique_consecutive,
+        aten.equal,
+        aten.repeat_interleave,
+    }
+    FROM_HOST = {aten.lift_fresh, aten.lift_fresh_copy, aten._to_copy, aten.scalar_tensor}
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):  # noqa: ANN001, ANN204
+        kwargs = kwargs or {}
+        packet = func.overloadpacket
+        if packet in self.HOST_READS:
+            raise AssertionError(f"host synchronisation in the step loop: {func}")
+        leaves = tree_leaves((args, kwargs))
+        devices = {t.device for t in leaves if isinstance(t, torch.Tensor)}
+        if "device" in kwargs and kwargs["device"] is not None:
+            devices.add(torch.device(kwargs["device"]))
+        if packet is aten.lift_fresh or len(devices) > 1:
+            raise AssertionError(f"host-device copy in the step loop: {func} over {devices}")
+        return func(*args, **kwargs)
+
+
+#: Small versions of the tasks (every synthetic one with gradient noise) for the sync check.
+SMALL_TASKS = {
+    "mlp_digits": {"hidden": 4, "batch_size": 16},
+    "cnn_digits": {"channels": 2, "batch_size": 16},
+    "logreg_digits": {"batch_size": 16},
+}
+#: Rule variants that take other code paths than the defaults (one member each).
+RULE_VARIANTS = {
+    "sgd": {
+        "lr": 0.01,
+        "momentum": [0.0, 0.9, 0.9],
+        "nesterov": [False, True, False],
+        "dampening": [0.0, 0.0, 0.1],
+        "weight_decay": [0.0, 0.1, 0.0],
+    },
+    "adam": {
+        "lr": 0.01,
+        "amsgrad": [False, True, False],
+        "weight_decay": [0.0, 0.1, 0.1],
+        "decoupled_weight_decay": [False, False, True],
+        "bias_correction": [True, True, False],
+        "eps_placement": ["torch", "keras", "torch"],
+    },
+}
+
+
+def _small_task(name: str):  # noqa: ANN202
+    options = dict(SMALL_TASKS.get(name, {}))
+    if not issubclass(TASKS[name], SyntheticTask):
+        return make_task(name, **options)
+    try:
+        return make_task(name, dim=2, noise=0.1, **options)
+    except ValueError:  # a task of fixed dimension
+        return make_task(name, noise=0.1, **options)
+
+
+@pytest.mark.parametrize("rule_name", sorted(RULES))
+@pytest.mark.parametrize("task_name", sorted(TASKS))
+def test_the_step_loop_never_synchronises_with_the_host(task_name: str, rule_name: str) -> None:
+    # The CUDA code path's logic checked on the CPU: every update is masked (no `any()` asked),
+    # the step index stays a device tensor, and records go into preallocated tensors.
+    task = _small_task(task_name)
+    rule = RULES[rule_name](3, **RULE_VARIANTS.get(rule_name, {}))
+    config = EngineConfig(steps=6, n_records=3)
+    chunk = Chunk(task, rule, torch.arange(3), config, sync_free=True)
+    with NoHostSync():
+        chunk.advance(progress=lambda count: None)
+    result = chunk.result()
+    assert torch.isfinite(result.curves).all() and torch.isfinite(result.final_params).all()
+    together = run(task, rule, torch.arange(3), config)
+    torch.testing.assert_close(result.final_params, together.final_params, rtol=0, atol=0)
+
+
+@pytest.mark.parametrize(
+    "sync",
+    [
+        lambda x: bool(x.any()),
+        lambda x: x[0].item(),
+        lambda x: x.nonzero(),
+        lambda x: x + torch.tensor(1.0),
+        lambda x: torch.as_tensor(3, device=x.device),
+        lambda x: x.to("meta"),
+    ],
+)
+def test_the_sync_check_catches_host_reads_and_copies(sync) -> None:  # noqa: ANN001
+    x = torch.ones(3)
+    with pytest.raises(AssertionError, match="host"), NoHostSync():
+        sync(x)
+
+
+def test_cuda_chunks_fill_half_the_free_memory() -> None:
+    assert chunk_for_memory(8 << 30, 1 << 20, 32) == 4096
+    assert chunk_for_memory(1 << 20, 1 << 20, 32) == 32
+    task = make_task("mlp_digits")
+    assert task.member_bytes(300) > task.member_bytes(10) > 12 * task.dim * 4
 
 
 def _random_adam(size: int, seed: int = 0) -> Adam:
@@ -235,14 +353,53 @@ def test_cuda_runs_without_host_synchronisation_and_matches_the_cpu() -> None:
     task_cpu = make_task("rastrigin", dim=2, noise=0.1, dtype=torch.float64)
     rule, seeds = _random_adam(256), torch.arange(256) % 7
     config = EngineConfig(steps=100)
-    run(task_gpu, rule, seeds, config)  # warm-up: allocations may synchronise once
+    run(task_gpu, rule, seeds, config)  # warm-up: the first kernels load and allocate
+    # Set-up and results move data on purpose; the step loop never does.
+    chunk = Chunk(task_gpu, rule, seeds, config)
+    torch.cuda.synchronize()
     torch.cuda.set_sync_debug_mode("error")
     try:
-        gpu = run(task_gpu, rule, seeds, config)
+        with NoHostSync():
+            chunk.advance()
     finally:
         torch.cuda.set_sync_debug_mode("default")
+    gpu = chunk.result()
     cpu = run(task_cpu, rule, seeds, config)
     torch.testing.assert_close(gpu.curves[:, :5], cpu.curves[:, :5], rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize(("task_name", "options"), [("rastrigin", {"dim": 2}), ("mlp_digits", {})])
+def test_a_cuda_step_replays_as_a_cuda_graph(task_name: str, options: dict) -> None:
+    # The step reads its index from a device tensor, so one captured graph serves every step.
+    task = make_task(task_name, device="cuda", dtype=torch.float64, **options)
+    rule, seeds, config = _random_adam(64), torch.arange(64), EngineConfig(steps=20)
+    eager = Chunk(task, rule, seeds, config)
+    eager.advance()
+    graphed = Chunk(task, rule, seeds, config)
+    x, step, order, state = graphed.x, graphed.step, graphed.order, graphed.state
+
+    def one_step() -> None:
+        _, grad = task.loss_and_grad(x, *task.batch(order, step))
+        rule.step(x, grad, state, step)
+        step.add_(1)
+
+    # Warm up on a side stream, as torch.cuda.graphs asks, then put every tensor back.
+    touched = [x, step, *(v for v in vars(state).values() if isinstance(v, torch.Tensor))]
+    saved = [t.clone() for t in touched]
+    side = torch.cuda.Stream()
+    side.wait_stream(torch.cuda.current_stream())
+    with torch.cuda.stream(side):
+        one_step()
+        for tensor, value in zip(touched, saved, strict=True):
+            tensor.copy_(value)
+    torch.cuda.current_stream().wait_stream(side)
+    graph = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(graph):
+        one_step()
+    for _ in range(config.steps):
+        graph.replay()
+    torch.testing.assert_close(x, eager.x, rtol=1e-12, atol=1e-12)
 
 
 def test_record_hook_prunes_members_which_then_stop() -> None:

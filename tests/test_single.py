@@ -1,4 +1,4 @@
-"""A single configuration over the seeds, for every task and both optimizers."""
+"""A single configuration over the seeds, for every task and every update rule."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from bench.cli import CONF_DIR
+from bench.optim import RULES
 from bench.sweep.single import run_single
 
 TASK_NAMES = sorted(p.stem for p in (CONF_DIR / "task").glob("*.yaml"))
@@ -31,9 +32,9 @@ RUN_COLUMNS = {
 }
 
 
-@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+@pytest.mark.parametrize("optimizer", sorted(RULES))
 @pytest.mark.parametrize("task", TASK_NAMES)
-def test_every_task_runs_with_both_optimizers(small_config, task, optimizer, capsys) -> None:
+def test_every_task_runs_with_every_rule(small_config, task, optimizer, capsys) -> None:
     cfg = small_config(f"task={task}", f"optimizer={optimizer}", "optimizer.lr=0.001")
     runs = run_single(cfg)
     assert RUN_COLUMNS <= set(runs.columns)

@@ -18,6 +18,7 @@ from bench.cli import check_arguments, main
 from bench.config import ConfigError
 from bench.sweep import run_sweep
 from bench.sweep.mirror import SamplingMirror
+from bench.sweep.study import SCHEMA_VERSION
 
 RUN_FIELDS = {
     "study",
@@ -326,7 +327,9 @@ def test_a_study_from_another_schema_is_refused_and_left_intact(small_config) ->
     study = run_sweep(cfg)
     stored = dict(study.user_attrs["bench"], schema=0)
     study.set_user_attr("bench", stored)
-    with pytest.raises(ConfigError, match="written by bench schema 0, this is schema 1"):
+    with pytest.raises(
+        ConfigError, match=f"written by bench schema 0, this is schema {SCHEMA_VERSION}"
+    ):
         run_sweep(small_config("+sweep=adam", "sweep.n_trials=4"))
     assert _states(study) == ["COMPLETE"] * 2
 

@@ -9,7 +9,7 @@ from torch import Tensor
 
 from bench.optim.adam import step_table
 from bench.optim.base import Rule
-from bench.optim.hparams import HParam, column
+from bench.optim.hparams import HParam, at_step, column
 
 HPARAMS = (
     HParam("lr", 1e-2, "η", r"\eta", "learning rate", search=(1e-5, 1.0)),
@@ -96,7 +96,7 @@ class Adagrad(Rule):
             torch.addcmul(grad, params, state.weight_decay, out=grad)
         state.state_sum.addcmul_(grad, grad)
         std = torch.sqrt(state.state_sum, out=state.scratch).add_(state.eps)
-        neg_clr = state.neg_lr / state.lr_divisor[t, state.lr_column]
+        neg_clr = state.neg_lr / at_step(state.lr_divisor, t, state.lr_column)
         # grad takes addcdiv's value * g, with -clr as the value.
         grad.mul_(column(neg_clr, params))
         if frozen is None:

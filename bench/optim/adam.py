@@ -9,7 +9,7 @@ import torch
 from torch import Tensor
 
 from bench.optim.base import Rule
-from bench.optim.hparams import UNIT, HParam, column
+from bench.optim.hparams import UNIT, HParam, at_step, column
 
 HPARAMS = (
     HParam("lr", 1e-3, "η", r"\eta", "learning rate", search=(1e-5, 1.0)),
@@ -172,7 +172,10 @@ class Adam(Rule):
         t: int | Tensor,
         frozen: Tensor | None = None,
     ) -> None:
-        """Update ``params`` in place from ``grad`` (overwritten) at step ``t`` (0-based)."""
+        """Update ``params`` in place from ``grad`` (overwritten) at step ``t`` (0-based).
+
+        ``t``: an int, or a 0-dim int64 tensor on the parameters' device (never read on the host).
+        """
         if frozen is not None:
             frozen = column(frozen, params)
         if state.decay is not None:
@@ -192,11 +195,11 @@ class Adam(Rule):
             if state.amsgrad is not None:
                 second = torch.where(state.amsgrad, second, exp_avg_sq)
         denom = torch.sqrt(second, out=scratch)
-        bc2_sqrt = state.bias_correction2_sqrt[t, state.bias_column2]
+        bc2_sqrt = at_step(state.bias_correction2_sqrt, t, state.bias_column2)
         denom.div_(column(bc2_sqrt, params)).add_(state.eps)
-        neg_step_size = state.neg_lr / state.bias_correction1[t, state.bias_column1]
+        neg_step_size = state.neg_lr / at_step(state.bias_correction1, t, state.bias_column1)
         if state.keras is not None:
-            keras_step = state.neg_lr * state.keras_factor[t, state.keras_column]
+            keras_step = state.neg_lr * at_step(state.keras_factor, t, state.keras_column)
             neg_step_size = torch.where(state.keras, keras_step, neg_step_size)
         # grad is free now: it takes the scaled numerator, as addcdiv's value * t1 / t2 orders it.
         torch.mul(exp_avg, column(neg_step_size, params), out=grad)

@@ -9,7 +9,7 @@ from torch import Tensor
 
 from bench.optim.adam import step_table
 from bench.optim.base import Rule
-from bench.optim.hparams import UNIT, HParam, column
+from bench.optim.hparams import UNIT, HParam, at_step, column
 
 HPARAMS = (
     HParam("lr", 2e-3, "η", r"\eta", "learning rate", search=(1e-5, 1.0)),
@@ -95,7 +95,7 @@ class Adamax(Rule):
         state.exp_avg.lerp_(grad, state.one_minus_beta1)
         norm = grad.abs_().add_(state.eps)
         torch.maximum(state.exp_inf.mul_(state.beta2), norm, out=state.exp_inf)
-        neg_clr = state.neg_lr / state.bias_correction[t, state.bias_column]
+        neg_clr = state.neg_lr / at_step(state.bias_correction, t, state.bias_column)
         # grad is free now: it takes addcdiv's value * m, with -clr as the value.
         torch.mul(state.exp_avg, column(neg_clr, params), out=grad)
         if frozen is None:

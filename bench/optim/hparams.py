@@ -156,6 +156,15 @@ def collect(
 FULL_WIDTH_BELOW = 64
 
 
+def at_step(table: Tensor, t: int | Tensor, columns: Tensor) -> Tensor:
+    """Each member's entry ``table[t, columns[p]]`` of a per-step table (``[P]``).
+
+    ``t`` is the 0-based step: an int, or a 0-dim int64 tensor on the table's device, read there
+    (``table[t, ...]`` with a 0-dim tensor would copy it to the host first).
+    """
+    return table[t if isinstance(t, int) else t.reshape(1), columns]
+
+
 def column(values: Tensor, params: Tensor) -> Tensor:
     """Per-member values (``[P]`` or ``[P, 1]``) broadcastable to ``params`` (``[P, D]``).
 

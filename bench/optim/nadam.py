@@ -9,7 +9,7 @@ from torch import Tensor
 
 from bench.optim.adam import step_table
 from bench.optim.base import Rule
-from bench.optim.hparams import UNIT, HParam, column
+from bench.optim.hparams import UNIT, HParam, at_step, column
 
 HPARAMS = (
     HParam("lr", 2e-3, "η", r"\eta", "learning rate", search=(1e-5, 1.0)),
@@ -153,11 +153,19 @@ class NAdam(Rule):
         # torch.optim: exp_avg_sq * β2 + ((1 - β2) * g) * g; scratch holds (1 - β2) * g.
         torch.mul(grad, state.one_minus_beta2, out=scratch)
         exp_avg_sq.mul_(state.beta2).addcmul_(grad, scratch)
-        bc2 = state.bias_correction2[t, state.bias_column2]
+        bc2 = at_step(state.bias_correction2, t, state.bias_column2)
         denom = torch.div(exp_avg_sq, column(bc2, params), out=scratch).sqrt_().add_(state.eps)
         index, neg_lr = state.mu_column, state.neg_lr
-        grad_step = neg_lr * state.one_minus_mu[t, index] / state.one_minus_mu_product[t, index]
-        avg_step = neg_lr * state.mu_next[t, index] / state.one_minus_mu_product_next[t, index]
+        grad_step = (
+            neg_lr
+            * at_step(state.one_minus_mu, t, index)
+            / at_step(state.one_minus_mu_product, t, index)
+        )
+        avg_step = (
+            neg_lr
+            * at_step(state.mu_next, t, index)
+            / at_step(state.one_minus_mu_product_next, t, index)
+        )
         # addcdiv's value * t1 / t2, twice: grad takes value * g, then value * m.
         moved = params if frozen is None else params.clone()
         moved.addcdiv_(grad.mul_(column(grad_step, params)), denom)

@@ -9,7 +9,7 @@ from torch import Tensor
 
 from bench.optim.adam import step_table
 from bench.optim.base import Rule
-from bench.optim.hparams import UNIT, HParam, column
+from bench.optim.hparams import UNIT, HParam, at_step, column
 
 HPARAMS = (
     HParam("lr", 1e-3, "η", r"\eta", "learning rate", search=(1e-5, 1.0)),
@@ -149,15 +149,15 @@ class RAdam(Rule):
         torch.mul(grad, state.one_minus_beta2, out=scratch)
         exp_avg_sq.mul_(state.beta2).addcmul_(grad, scratch)
         # grad is free now: it takes the unrectified update, m / (1 - β₁ᵗ) * η.
-        bc1 = state.bias_correction1[t, state.bias_column1]
+        bc1 = at_step(state.bias_correction1, t, state.bias_column1)
         torch.div(exp_avg, column(bc1, params), out=grad).mul_(state.lr)
         # torch.optim's √(1 - β₂ᵗ) / (√v + ε) is a reciprocal times the factor.
         adaptive = torch.sqrt(exp_avg_sq, out=scratch).add_(state.eps).reciprocal_()
         column2 = state.bias_column2
-        adaptive.mul_(column(state.bias_correction2_sqrt[t, column2], params))
+        adaptive.mul_(column(at_step(state.bias_correction2_sqrt, t, column2), params))
         rectified = torch.mul(grad, adaptive, out=scratch)
-        rectified.mul_(column(state.rect[t, column2], params))
-        update = torch.where(column(state.rectified[t, column2], params), rectified, grad)
+        rectified.mul_(column(at_step(state.rect, t, column2), params))
+        update = torch.where(column(at_step(state.rectified, t, column2), params), rectified, grad)
         if frozen is None:
             params.sub_(update)
         else:

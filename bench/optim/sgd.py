@@ -24,6 +24,8 @@ class SGDState:
     """Momentum buffers and the per-member factors, on the parameters' device."""
 
     buf: Tensor | None
+    #: Members whose first buffer must be copied from the gradient: μ·0 + (1-τ)g differs from g.
+    copy_first: Tensor | None
     neg_lr: Tensor
     momentum: Tensor
     one_minus_dampening: Tensor
@@ -66,8 +68,10 @@ class SGD(Rule):
         hp = self.hparams
         momentum = hp["momentum"]
         nesterov = hp["nesterov"]
+        copy_first = (hp["dampening"] != 0) | ~torch.isfinite(momentum)
         return SGDState(
             buf=torch.zeros_like(params) if bool((momentum != 0).any()) else None,
+            copy_first=column(copy_first, params) if bool(copy_first.any()) else None,
             neg_lr=column(-hp["lr"], params),
             momentum=column(momentum, params),
             one_minus_dampening=column(1.0 - hp["dampening"], params),
@@ -85,9 +89,16 @@ class SGD(Rule):
         )
 
     def step(
-        self, params: Tensor, grad: Tensor, state: SGDState, t: int, frozen: Tensor | None = None
+        self,
+        params: Tensor,
+        grad: Tensor,
+        state: SGDState,
+        t: int | Tensor,
+        frozen: Tensor | None = None,
     ) -> None:
         """Update ``params`` in place from ``grad`` (overwritten) at step ``t`` (0-based).
+
+        ``t``: an int, or a 0-dim int64 tensor on the parameters' device (never read on the host).
 
         Members where ``frozen`` (``[P, 1]`` bool) is set keep their parameters.
         """
@@ -96,10 +107,11 @@ class SGD(Rule):
         direction = grad
         buf = state.buf
         if buf is not None:
-            if t == 0:
-                buf.copy_(grad)
-            else:
-                buf.mul_(state.momentum).addcmul_(grad, state.one_minus_dampening)
+            # torch.optim starts the buffer as a copy of g; from zeros, μ·0 + 1·g is g itself
+            # wherever τ = 0 and μ is finite, so only the other members need the copy.
+            buf.mul_(state.momentum).addcmul_(grad, state.one_minus_dampening)
+            if state.copy_first is not None:
+                torch.where(state.copy_first & (t == 0), grad, buf, out=buf)
             direction = buf
             if state.nesterov is not None:
                 ahead = torch.addcmul(grad, buf, state.momentum)

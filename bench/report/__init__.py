@@ -29,7 +29,7 @@ from bench.report.html import (
 )
 from bench.report.labels import param_label
 from bench.report.load import ReportError, StudyData, load_studies, open_storage_study
-from bench.report.summary import StudySummary, group_studies, summarize
+from bench.report.summary import StudySummary, common_lr_range, group_studies, summarize
 
 __all__ = ["ReportError", "build_report"]
 
@@ -81,10 +81,11 @@ def build_report(
 
 
 def _summaries(loaded: list[StudyData]) -> dict[str, dict[str, StudySummary]]:
-    return {
-        task: {opt: summarize(study, task, opt) for opt, study in row.items()}
-        for task, row in group_studies(loaded).items()
-    }
+    grid = {}
+    for task, row in group_studies(loaded).items():
+        shared = common_lr_range(list(row.values()))
+        grid[task] = {opt: summarize(study, task, opt, shared) for opt, study in row.items()}
+    return grid
 
 
 def _write_tables(directory: Path, table_list: list[tables.Table]) -> None:
@@ -116,8 +117,16 @@ def _sections(
                 '<span class="s-diverged">diverged</span> (non-finite loss or far above its '
                 'start), <span class="s-pruned">pruned</span> (stopped early by the sweep\'s '
                 'pruner) or <span class="s-failed">failed</span> (its worker died; no results). '
-                "“At best” is the complete trial with the lowest objective; targets not "
-                "reached within the budget are censored, never averaged as if reached.</p>"
+                "The best configuration is the complete searched trial with the lowest "
+                "objective; every figure “at best” is measured on its confirmation runs, fresh "
+                "seeds it was not picked on (the seeds it won on flatter it). A run reaches "
+                "the target at the first step from which its loss stays at or below it; targets "
+                "not reached within the budget are censored, never averaged as if reached. A run "
+                "escapes a local minimum at its first passage into the global minimum's basin; "
+                "the late share is the part of its second half spent there. Divergence is "
+                "compared over the η range the optimizers of a task share, and shown over the "
+                "whole explored range beside it. A value is bold only where its 95 % interval "
+                "does not overlap the runner-up's.</p>"
             ),
             body=summary_table(every)
             + "<h3>Convergence and stability details</h3>"
@@ -216,7 +225,8 @@ def _noise_section(every: list[StudySummary], colours: Mapping[str, tuple]) -> S
         intro=(
             "<p>Across studies of the same basin task run with different <code>task.noise</code>. "
             "Among runs that start outside the global minimum's basin (including runs started "
-            "at a local minimum with <code>task.x0</code>), the share that end in it.</p>"
+            "at a local minimum with <code>task.x0</code>), the share that passed into it "
+            "(first passage).</p>"
         ),
         charts=[chart] if chart else [],
         notes=notes,
@@ -229,18 +239,38 @@ def _profile_section(
     # One column per optimizer (sweep name): where several of its studies ran a task, the
     # fastest best configuration among them.
     times: dict[str, dict[str, float]] = {}
+    chosen: dict[tuple[str, str], StudySummary] = {}
     for task, row in grid.items():
         for s in row.values():
             cell = times.setdefault(task, {})
             name = s.study.sweep_name
-            cell[name] = min(cell.get(name, math.inf), s.best["ert_steps"])
+            if s.best["ert_steps"] < cell.get(name, math.inf) or name not in cell:
+                cell[name] = s.best["ert_steps"]
+                chosen[(task, name)] = s
     table = pd.DataFrame(times).T
     complete = table.dropna(axis=0, how="any")  # tasks that every optimizer ran
     notes = []
     if len(complete) < len(table):
         left_out = ", ".join(t for t in table.index if t not in complete.index)
         notes.append(f"Left out (not run by every optimizer): {left_out}.")
-    chart = figures.performance_profile(complete, colours) if len(complete) else None
+    beyond = [
+        (task, name, s)
+        for (task, name), s in chosen.items()
+        if task in complete.index
+        and math.isfinite(s.best["ert_steps"])
+        and s.best["ert_steps"] > s.best["budget"]
+    ]
+    for task, name, s in beyond:
+        notes.append(
+            f"Extrapolated: {name} on {task}: ERT {s.best['ert_steps']:.0f} steps exceeds the "
+            f"{s.best['budget']}-step budget ({s.best['reached']}/{s.best['n']} runs reached "
+            "the target); its ratio rests on that extrapolation."
+        )
+    chart = (
+        figures.performance_profile(complete, colours, extrapolated=len(beyond))
+        if len(complete)
+        else None
+    )
     if chart is None:
         notes.append("No task was run by every optimizer: no profile.")
     return Section(
@@ -248,8 +278,11 @@ def _profile_section(
         "Performance profile",
         intro=(
             "<p>Dolan–Moré profiles over tasks: per task, each optimizer's expected running "
-            "time to the target (ERT, steps) at its best configuration over the fastest one's. "
-            "An optimizer that never reached the target on a task counts as unsolved there.</p>"
+            "time to the target (ERT, steps) at its best configuration, on its confirmation runs, "
+            "over the fastest one's. An optimizer that never reached the target on a task counts "
+            "as unsolved there. ERT is the steps spent by all runs (pruned runs count their whole "
+            "budget: an upper bound) over the runs that reached the target; a value beyond the "
+            "budget is an extrapolation and is listed below the figure.</p>"
         ),
         charts=[chart] if chart else [],
         notes=notes,

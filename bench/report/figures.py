@@ -135,7 +135,10 @@ def _score_label(study: StudyData) -> str:
 def loss_curves(
     summaries: Mapping[str, StudySummary], colours: Mapping[str, tuple]
 ) -> Chart | None:
-    """Each optimizer's best configuration: median loss gap over seeds, min–max band, target."""
+    """Each optimizer's best configuration: median loss gap over seeds, min–max band, target.
+
+    The curves are the confirmation runs' (fresh seeds) where the study stored them.
+    """
     frames = []
     target = None
     first = None
@@ -143,7 +146,8 @@ def loss_curves(
         study = summary.study
         if summary.best_trial is None:
             continue
-        curves = study.curves[study.curves["trial"] == summary.best_trial]
+        source = study.confirm_curves if summary.at_best_phase == "confirm" else study.curves
+        curves = source[source["trial"] == summary.at_best_trial]
         if curves.empty:
             continue
         gap = curves["loss"].to_numpy(float) - study.f_ref
@@ -156,6 +160,12 @@ def loss_curves(
         return None
     data = pd.concat(frames, ignore_index=True)
     seeds = max(int(s.best["n"]) for s in summaries.values())
+    shown = {s.at_best_phase for s in summaries.values() if s.best_trial is not None}
+    which = (
+        "fresh confirmation seeds"
+        if shown == {"confirm"}
+        else "confirmation seeds where stored, else the search seeds"
+    )
     with _style():
         fig = Figure(figsize=(6.4, 3.4))
         ax = fig.add_subplot()
@@ -176,8 +186,9 @@ def loss_curves(
         _legend(ax, title=None, fontsize="small")
         caption = (
             f"Loss {'gap to f* ' if first.f_star is not None else ''}of each optimizer's best "
-            f"configuration over the steps: median over its seeds (up to {seeds}), band from "
-            "the lowest to the highest seed, dashed line the target."
+            f"configuration over the steps: median over its seeds (up to {seeds}; "
+            f"{which}), "
+            "band from the lowest to the highest seed, dashed line the target."
         )
         return _chart(fig, caption)
 
@@ -222,15 +233,12 @@ def objective_vs_lr(summaries: Mapping[str, StudySummary]) -> Chart | None:
             table = tables[label]
             done = table[np.isfinite(table["score"])]
             colour_by = "one_minus" in table
-            points = ax.scatter(
-                done["lr"],
-                done["score"],
-                c=done["one_minus"] if colour_by else "C0",
-                cmap="viridis",
-                norm=LogNorm(1e-3, 1.0) if colour_by else None,
-                s=18,
-                edgecolors="none",
+            colours = (
+                {"c": done["one_minus"], "cmap": "viridis", "norm": LogNorm(1e-3, 1.0)}
+                if colour_by
+                else {"color": "C0"}
             )
+            points = ax.scatter(done["lr"], done["score"], s=18, edgecolors="none", **colours)
             diverged = table[np.isposinf(table["score"])]
             if len(diverged):
                 ax.scatter(
@@ -435,15 +443,15 @@ def escape_vs_lr(
         np.concatenate([c["lr"].to_numpy(float) for c in candidates.values()]), bins
     )
     data = {
-        k: metrics.binned_rate(c["lr"], c["end_in_basin"].astype(bool), edges)
-        for k, c in candidates.items()
+        k: metrics.binned_rate(c["lr"], metrics.escaped(c), edges) for k, c in candidates.items()
     }
     parts = [f"{k}: {summaries[k].escape_all.k}/{summaries[k].escape_all.n}" for k in candidates]
     with _style():
         fig = _rate_plot(data, colours, "escaped to the global basin")
         caption = (
-            "Share of runs started outside the global minimum's basin that end in it, per "
-            f"learning-rate bin with Wilson 95 % intervals (diverged runs count as not escaped; "
+            "Share of runs started outside the global minimum's basin that passed into it "
+            "(first passage), per learning-rate bin with Wilson 95 % intervals (diverged runs "
+            "count as not escaped; "
             f"{'; '.join(parts)})."
         )
         return _chart(fig, caption)
@@ -499,8 +507,13 @@ def escape_vs_noise(points: pd.DataFrame, colours: Mapping[str, tuple]) -> Chart
         return _chart(fig, caption)
 
 
-def performance_profile(times: pd.DataFrame, colours: Mapping[str, tuple]) -> Chart | None:
-    """Dolan–Moré profiles ρ(τ) from a tasks × optimizers table of times to target (ERT)."""
+def performance_profile(
+    times: pd.DataFrame, colours: Mapping[str, tuple], extrapolated: int = 0
+) -> Chart | None:
+    """Dolan–Moré profiles ρ(τ) from a tasks × optimizers table of times to target (ERT).
+
+    ``extrapolated``: how many of the times lie beyond their run budget (said in the caption).
+    """
     if times.empty or times.shape[1] == 0:
         return None
     ratios = metrics.performance_ratios(times)
@@ -533,7 +546,13 @@ def performance_profile(times: pd.DataFrame, colours: Mapping[str, tuple]) -> Ch
         caption = (
             f"Performance profiles over {len(times)} task(s): the share of tasks on which each "
             "optimizer's best configuration reaches the target within τ times the fastest "
-            f"one's expected running time ({unsolved} task(s) where no optimizer reached it)."
+            f"one's expected running time ({unsolved} task(s) where no optimizer reached it; "
+            + (
+                f"{extrapolated} of these times exceed the step budget, extrapolated from few "
+                "successes and listed below the figure)."
+                if extrapolated
+                else "every time lies within the step budget)."
+            )
         )
         return _chart(fig, caption)
 

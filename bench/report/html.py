@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from bench.report.figures import Chart
 from bench.report.findings import Finding
 from bench.report.summary import StudySummary
+from bench.report.tables import percent
 from bench.results import STATUSES
 
 __all__ = ["Section", "anchor", "details_table", "render_page", "summary_table"]
@@ -121,8 +122,23 @@ def _rate(rate: object) -> str:
         return "—"
     if rate.n == 0:
         return "no runs"
-    interval = f"[{100 * rate.low:.0f}, {100 * rate.high:.0f}]"
-    return f"{100 * rate.rate:.0f} % {interval} ({rate.k}/{rate.n})"
+    interval = f"[{percent(rate.low)}, {percent(rate.high)}]"
+    return f"{percent(rate.rate)} % {interval} ({rate.k}/{rate.n})"
+
+
+def _divergence(s: StudySummary) -> str:
+    if s.divergence_common is None:
+        return _rate(s.divergence)
+    low, high = s.lr_range
+    return (
+        f"{_rate(s.divergence_common)} at η ∈ [{_g(low)}, {_g(high)}] (shared); "
+        f"all explored η: {_rate(s.divergence)}"
+    )
+
+
+def _escape(rate: object, late: float) -> str:
+    text = _rate(rate)
+    return text + (f"; late share {percent(late)} %" if math.isfinite(late) else "")
 
 
 def _table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
@@ -139,6 +155,13 @@ def _objective(s: StudySummary) -> str:
     runs = s.study.runs
     value = float(runs.loc[runs["trial"] == s.best_trial, "objective"].iloc[0])
     return f"{_g(value, 4)} (trial {s.best_trial})"
+
+
+def _seeds(s: StudySummary) -> str:
+    seeds = sorted(int(x) for x in s.at_best["seed"].dropna())
+    where = "fresh (confirmation)" if s.at_best_phase == "confirm" else "search (no confirmation)"
+    span = f" {seeds[0]}–{seeds[-1]}" if seeds else ""
+    return f"{len(seeds)} {where}{span}"
 
 
 def _final(s: StudySummary) -> str:
@@ -195,10 +218,11 @@ def summary_table(summaries: Sequence[StudySummary]) -> str:
         "trials",
         "runs",
         "best objective",
+        "seeds at best",
         "final loss at best (mean ± std)",
         "time to target at best",
         "divergence rate",
-        "escape at best",
+        "escape at best (first passage; late share)",
     ]
     rows = []
     for s in summaries:
@@ -212,10 +236,11 @@ def summary_table(summaries: Sequence[StudySummary]) -> str:
                 _counts(s.trial_counts),
                 _counts(s.run_counts),
                 html.escape(_objective(s) if s.best_trial is not None else none),
+                html.escape(_seeds(s) if s.best_trial is not None else "—"),
                 html.escape(_final(s) if s.best_trial is not None else "—"),
                 html.escape(_time_to_target(s) if s.best_trial is not None else "—"),
-                html.escape(_rate(s.divergence)),
-                html.escape(_rate(s.escape_best)),
+                html.escape(_divergence(s)),
+                html.escape(_escape(s.escape_best, s.late_share_best)),
             ]
         )
     return _table(headers, rows)
@@ -233,7 +258,7 @@ def details_table(summaries: Sequence[StudySummary]) -> str:
         "roughness at best; median over runs",
         "divergence sets in at η: first; all above",
         "trials within 10 % of the best",
-        "escape over the explored space",
+        "escape over the explored space (first passage; late share)",
     ]
     rows = []
     for s in summaries:
@@ -245,7 +270,7 @@ def details_table(summaries: Sequence[StudySummary]) -> str:
             median = f"not reached by half within {best['budget']}" if math.isinf(m) else _g(m, 4)
             ert_s = _g(best["ert_seconds"]) if math.isfinite(best["ert_seconds"]) else "—"
             auc, iqr, rough_best = _g(best["auc"]), _g(s.final_iqr, 2), _g(s.best_roughness, 2)
-        within = "—" if math.isnan(s.share_within) else f"{100 * s.share_within:.0f} %"
+        within = "—" if math.isnan(s.share_within) else f"{percent(s.share_within)} %"
         cells = [
             s.study.name,
             median,
@@ -256,7 +281,7 @@ def details_table(summaries: Sequence[StudySummary]) -> str:
             f"{rough_best}; {_g(s.roughness_median, 2)}",
             f"{_g(s.onset.first)}; {_g(s.onset.all_above)}",
             within,
-            _rate(s.escape_all),
+            _escape(s.escape_all, s.late_share_all),
         ]
         rows.append([html.escape(str(c)) for c in cells])
     return _table(headers, rows)

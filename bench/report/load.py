@@ -30,7 +30,12 @@ class ReportError(ValueError):
 
 @dataclass(frozen=True)
 class StudyData:
-    """One stored study, as the report sees it."""
+    """One stored study, as the report sees it.
+
+    ``runs`` and ``curves`` are the search (every trial the sampler proposed); ``confirm`` and
+    ``confirm_curves`` the confirmation runs of best configurations on fresh seeds
+    (``phase=confirm`` in ``runs.parquet``, with ``confirm_of`` naming the trial re-run).
+    """
 
     name: str
     path: Path
@@ -38,6 +43,8 @@ class StudyData:
     curves: pd.DataFrame
     config: dict[str, Any] = field(default_factory=dict)
     environment: dict[str, Any] = field(default_factory=dict)
+    confirm: pd.DataFrame = field(default_factory=pd.DataFrame)
+    confirm_curves: pd.DataFrame = field(default_factory=empty_curves)
     #: The update rule's declaration (``rule.json``): labels, TeX, which h are searched as 1 − h.
     rule: dict[str, Any] = field(default_factory=dict)
 
@@ -158,13 +165,18 @@ def _load(root: Path, name: str) -> StudyData:
         curves = empty_curves()
     if "status" not in runs:
         runs = runs.assign(status=pd.Series(dtype="str"))
+    confirming = (runs["phase"] == "confirm") if "phase" in runs else pd.Series(False, runs.index)
+    confirm = runs[confirming]
+    rerun = curves["trial"].isin(confirm["trial"].unique())
     return StudyData(
         name=str(runs["study"].iloc[0]) if "study" in runs and len(runs) else name,
         path=path,
-        runs=runs,
-        curves=curves,
+        runs=runs[~confirming],
+        curves=curves[~rerun],
         config=_json(path / "config.json"),
         environment=_json(path / "environment.json"),
+        confirm=confirm,
+        confirm_curves=curves[rerun],
         rule=_json(path / RULE_FILE),
     )
 

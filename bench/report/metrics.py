@@ -7,6 +7,10 @@ Conventions, shared by every function here:
 - A target that was not reached within the budget is *censored*: its time is "more than the
   budget", never dropped and never averaged as if it had been reached.
 - A configuration is a trial; its runs are the trial's seeds.
+- A target is *reached* at the first step from which the loss stays at or below it (at the
+  steps the engine monitors): one touch under noise is not arrival.
+- A run *escapes* a local minimum at its first passage into the global minimum's basin
+  (``escape_step``); how much of its second half it then spent there is ``late_basin_share``.
 - Lower is better for every score (objectives are minimised).
 """
 
@@ -36,9 +40,14 @@ __all__ = [
     "ert",
     "escape_candidates",
     "escape_rate",
+    "escaped",
+    "ert_interval",
     "expected_best_after_k",
     "hyperparameter_importance",
+    "in_range",
+    "late_basin_share",
     "log_bins",
+    "mean_interval",
     "performance_profile",
     "performance_ratios",
     "roughness",
@@ -156,6 +165,42 @@ def ert(spent: Sequence[float] | np.ndarray, reached: Sequence[bool] | np.ndarra
     return float(spent.sum() / successes)
 
 
+def ert_interval(
+    spent: Sequence[float] | np.ndarray,
+    reached: Sequence[bool] | np.ndarray,
+    n_boot: int = 2000,
+    seed: int = 0,
+) -> tuple[float, float]:
+    """Bootstrap 95 % percentile interval of the ERT (runs resampled with replacement).
+
+    Resamples where no run reached the target have ERT +inf, so few successes give an
+    unbounded upper end. NaN, NaN for no runs.
+    """
+    spent = np.asarray(spent, dtype=float)
+    hits = np.asarray(reached, dtype=bool)
+    if spent.size == 0:
+        return (math.nan, math.nan)
+    index = np.random.default_rng(seed).integers(0, spent.size, size=(n_boot, spent.size))
+    successes = hits[index].sum(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        values = np.where(successes > 0, spent[index].sum(axis=1) / successes, math.inf)
+    # No interpolation: inf - inf is NaN.
+    low, high = np.quantile(values, [0.025, 0.975], method="inverted_cdf")
+    return (float(low), float(high))
+
+
+def mean_interval(values: Sequence[float] | np.ndarray) -> tuple[float, float]:
+    """Student-t 95 % confidence interval of the mean; NaN, NaN below two values."""
+    from scipy import stats  # here: only the tables need it
+
+    values = np.asarray(values, dtype=float)
+    if values.size < 2:
+        return (math.nan, math.nan)
+    half = stats.t.ppf(0.975, values.size - 1) * values.std(ddof=1) / math.sqrt(values.size)
+    mean = float(values.mean())
+    return (mean - half, mean + half)
+
+
 def censored_median(steps: Sequence[float] | np.ndarray, reached: Sequence[bool]) -> float:
     """Median time to target with censored runs counted as +inf (later than any reached one).
 
@@ -249,6 +294,12 @@ def trial_status(statuses: pd.Series) -> str:
 
 
 # --- stability -------------------------------------------------------------------------------
+
+
+def in_range(runs: pd.DataFrame, low: float, high: float, column: str = "lr") -> pd.DataFrame:
+    """The runs whose ``column`` (η) lies in [low, high]."""
+    values = runs[column].astype(float)
+    return runs[(values >= low) & (values <= high)]
 
 
 def divergence_rate(runs: pd.DataFrame) -> Rate:
@@ -423,11 +474,35 @@ def escape_candidates(runs: pd.DataFrame) -> pd.DataFrame:
     return runs[keep]
 
 
+def escaped(candidates: pd.DataFrame) -> np.ndarray:
+    """Whether each candidate escaped: it passed into the global basin and did not diverge.
+
+    Under noise the iterate hops between wells, so where a run *ends* is close to a coin flip;
+    the first passage (``escape_step``) is the event. Files written before ``escape_step``
+    existed fall back to where the run ended.
+    """
+    complete = (candidates["status"] == "complete").to_numpy(bool)
+    if candidates.empty:
+        return complete
+    if "escape_step" in candidates:
+        return candidates["escape_step"].notna().to_numpy(bool) & complete
+    return candidates["end_in_basin"].astype(bool).to_numpy() & complete
+
+
 def escape_rate(runs: pd.DataFrame) -> Rate:
-    """Share of runs starting outside the global basin that end in it, with a Wilson interval."""
+    """Share of runs starting outside the global basin that passed into it (first passage),
+    with a Wilson interval."""
     candidates = escape_candidates(runs)
-    k = int(candidates["end_in_basin"].astype(bool).sum()) if len(candidates) else 0
-    return _rate(k, len(candidates))
+    return _rate(int(escaped(candidates).sum()), len(candidates))
+
+
+def late_basin_share(runs: pd.DataFrame) -> float:
+    """Mean share of the second half of the run spent in the global basin, over the runs that
+    started outside it (diverged runs count as outside from their divergence); NaN if none."""
+    candidates = escape_candidates(runs)
+    if "late_basin_share" not in candidates or candidates.empty:
+        return math.nan
+    return float(candidates["late_basin_share"].astype(float).mean())
 
 
 # --- hyperparameter importance ---------------------------------------------------------------
@@ -447,19 +522,21 @@ def hyperparameter_importance(study: optuna.Study, evaluator: str = "ped-anova")
         get_param_importances,
     )
 
+    # Confirmation runs (no parameters) re-run a best configuration: they explored nothing.
     complete = [
         t
         for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
-        if t.value is not None and math.isfinite(t.value)
+        if t.value is not None and math.isfinite(t.value) and t.params
     ]
     if len(complete) < 4:
         raise ValueError(f"{len(complete)} complete trials with a finite objective; need 4")
+    params = sorted(set.intersection(*(set(t.params) for t in complete)))
     if evaluator == "fanova":
         chosen = FanovaImportanceEvaluator(seed=0)
     else:
         chosen = PedAnovaImportanceEvaluator()
     try:
-        values = get_param_importances(study, evaluator=chosen, normalize=True)
+        values = get_param_importances(study, evaluator=chosen, params=params, normalize=True)
     except (ValueError, RuntimeError, ZeroDivisionError) as error:
         reason = str(error).splitlines()[0] if str(error) else type(error).__name__
         raise ValueError(reason) from None

@@ -2,6 +2,9 @@
 
 Everything the tables and the HTML print about a study comes from ``summarize`` here, so that
 the figures, the tables and the summary cannot disagree on what "the best configuration" is.
+
+The best configuration is chosen on the search seeds; every figure "at best" is then measured
+on its confirmation runs (fresh seeds it was not picked on) where the study stored them.
 """
 
 from __future__ import annotations
@@ -22,7 +25,9 @@ from bench.results import STATUSES
 __all__ = [
     "TOLERANCE",
     "StudySummary",
+    "common_lr_range",
     "group_studies",
+    "lr_range",
     "searched_hyperparameters",
     "summarize",
 ]
@@ -44,7 +49,13 @@ class StudySummary:
     best_params: dict[str, Any]
     best_score: float
     best: dict[str, float]
-    """Convergence of the best configuration's seeds (``metrics.convergence``)."""
+    """Convergence of the best configuration's runs (``metrics.convergence``)."""
+    at_best: pd.DataFrame
+    """The runs every "at best" figure is measured on: the confirmation runs where stored."""
+    at_best_phase: str
+    """``confirm`` (fresh seeds) or ``search`` (the seeds it was picked on: no confirmation)."""
+    at_best_trial: int | None
+    """The trial whose runs and curves ``at_best`` holds (the confirmation trial if any)."""
     final_mean: float
     final_std: float
     final_iqr: float
@@ -55,10 +66,20 @@ class StudySummary:
     spread_median_std: float
     """Median over configurations of the std of the final loss over seeds."""
     divergence: metrics.Rate
+    """Over the whole explored space."""
+    lr_range: tuple[float, float] | None
+    """The η range shared by the optimizers of the task (None: not compared)."""
+    divergence_common: metrics.Rate | None
+    """Over ``lr_range``: what optimizers are compared on."""
+    spread_common_std: float
+    """Median std over seeds per configuration, over ``lr_range``."""
     onset: metrics.Onset
     share_within: float
     escape_best: metrics.Rate | None
     escape_all: metrics.Rate | None
+    late_share_best: float
+    """Mean share of the second half spent in the global basin, at best (NaN: not known)."""
+    late_share_all: float
     scores: pd.Series
 
 
@@ -113,14 +134,56 @@ def group_studies(studies: list[StudyData]) -> dict[str, dict[str, StudyData]]:
     return grouped
 
 
+def lr_range(study: StudyData) -> tuple[float, float] | None:
+    """The η range the study explored: its search space's bounds, else the η its runs took."""
+    space = ((study.config.get("sweep") or {}).get("space") or {}).get("lr") or {}
+    if "low" in space and "high" in space:
+        return (float(space["low"]), float(space["high"]))
+    if "lr" not in study.runs or study.runs["lr"].dropna().empty:
+        return None
+    values = study.runs["lr"].astype(float)
+    return (float(values.min()), float(values.max()))
+
+
+def common_lr_range(studies: list[StudyData]) -> tuple[float, float] | None:
+    """The η range every study explored, where at least two did and they overlap; else None."""
+    ranges = [r for r in map(lr_range, studies) if r is not None]
+    if len(ranges) < 2:
+        return None
+    low, high = max(r[0] for r in ranges), min(r[1] for r in ranges)
+    return (low, high) if low <= high else None
+
+
 def _short(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:g}"
     return "none" if value is None else str(value)
 
 
-def summarize(study: StudyData, task_label: str, optimizer_label: str) -> StudySummary:
-    """Everything the report says about one study, from its runs and curves."""
+def _at_best(study: StudyData, best: int | None) -> tuple[pd.DataFrame, str, int | None]:
+    """The runs "at best" figures come from: the first confirmation of ``best``, else its own."""
+    if best is None:
+        return study.runs.iloc[0:0], "search", None
+    confirm = study.confirm
+    if len(confirm) and "confirm_of" in confirm:
+        mine = confirm[confirm["confirm_of"] == best]
+        if len(mine):
+            trial = int(mine["trial"].min())
+            return mine[mine["trial"] == trial], "confirm", trial
+    return study.runs[study.runs["trial"] == best], "search", best
+
+
+def summarize(
+    study: StudyData,
+    task_label: str,
+    optimizer_label: str,
+    lr_range: tuple[float, float] | None = None,
+) -> StudySummary:
+    """Everything the report says about one study, from its runs and curves.
+
+    ``lr_range``: the η range the optimizers of the task share, over which stability is
+    compared (besides the whole explored range).
+    """
     runs = study.runs
     run_counts = {s: int((runs["status"] == s).sum()) for s in STATUSES}
     statuses = runs.groupby("trial")["status"].agg(metrics.trial_status)
@@ -128,25 +191,32 @@ def summarize(study: StudyData, task_label: str, optimizer_label: str) -> StudyS
     scores = metrics.trial_scores(runs, study.objective, study.f_ref) if len(runs) else pd.Series()
 
     best = metrics.best_trial(runs) if len(runs) else None
-    best_runs = runs[runs["trial"] == best] if best is not None else runs.iloc[0:0]
+    chosen = runs[runs["trial"] == best] if best is not None else runs.iloc[0:0]
+    best_runs, phase, shown = _at_best(study, best)
     ok = best_runs[best_runs["status"] != "diverged"]["final_loss"].to_numpy(float)
     q75, q25 = np.percentile(ok, [75, 25]) if ok.size else (math.nan, math.nan)
     params = (
-        {
-            k: best_runs[k].iloc[0]
-            for k in searched_hyperparameters(runs, hyperparameter_names(study))
-        }
+        {k: chosen[k].iloc[0] for k in searched_hyperparameters(runs, hyperparameter_names(study))}
         if best is not None
         else {}
     )
     rough_all = metrics.run_roughness(study.curves)
-    rough = rough_all[rough_all["trial"] == best]
+    shown_curves = study.confirm_curves if phase == "confirm" else study.curves
+    rough_shown = metrics.run_roughness(shown_curves)
+    rough = rough_shown[rough_shown["trial"] == shown]
     spread = metrics.seed_spread(runs) if len(runs) else pd.DataFrame({"std": []})
+    common = None
+    if lr_range is not None and "lr" in runs:
+        common = metrics.in_range(runs, *lr_range)
+    spread_common = metrics.seed_spread(common) if common is not None and len(common) else None
 
     escape_best = escape_all = None
+    late_best = late_all = math.nan
     if study.has_basins:
         escape_best = metrics.escape_rate(best_runs) if best is not None else None
         escape_all = metrics.escape_rate(runs)
+        late_best = metrics.late_basin_share(best_runs) if best is not None else math.nan
+        late_all = metrics.late_basin_share(runs)
     return StudySummary(
         study=study,
         task_label=task_label,
@@ -157,6 +227,9 @@ def summarize(study: StudyData, task_label: str, optimizer_label: str) -> StudyS
         best_params=params,
         best_score=float(scores.get(best, math.nan)) if best is not None else math.nan,
         best=metrics.convergence(best_runs),
+        at_best=best_runs,
+        at_best_phase=phase,
+        at_best_trial=shown,
         final_mean=float(ok.mean()) if ok.size else math.nan,
         final_std=float(ok.std(ddof=1)) if ok.size > 1 else math.nan,
         final_iqr=float(q75 - q25),
@@ -165,11 +238,18 @@ def summarize(study: StudyData, task_label: str, optimizer_label: str) -> StudyS
         roughness_median=float(rough_all["roughness"].median()) if len(rough_all) else math.nan,
         spread_median_std=float(spread["std"].median()) if len(spread) else math.nan,
         divergence=metrics.divergence_rate(runs),
+        lr_range=lr_range if common is not None else None,
+        divergence_common=metrics.divergence_rate(common) if common is not None else None,
+        spread_common_std=(
+            float(spread_common["std"].median()) if spread_common is not None else math.nan
+        ),
         onset=(
             metrics.divergence_onset(runs) if "lr" in runs else metrics.Onset(math.nan, math.nan)
         ),
         share_within=metrics.share_within(scores.to_numpy(float), TOLERANCE),
         escape_best=escape_best,
         escape_all=escape_all,
+        late_share_best=late_best,
+        late_share_all=late_all,
         scores=scores,
     )

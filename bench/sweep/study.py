@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import io
 import math
 import os
 import socket
@@ -22,11 +24,13 @@ __all__ = [
     "CONFIRM",
     "counts",
     "curves_frame",
+    "from_blob",
     "is_confirm",
     "open_study",
     "recover_stale_trials",
     "runs_frame",
     "surplus",
+    "to_blob",
     "worker_id",
 ]
 
@@ -34,7 +38,8 @@ _LIVE = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING)
 #: A trial's ``phase`` user attribute: searched (sampled; the default) or a confirmation run.
 SEARCH, CONFIRM = "search", "confirm"
 #: Bumped whenever what a trial stores changes; older studies are refused, not misread.
-SCHEMA_VERSION = 1
+#: 2: runs and curves in bulk, one Parquet frame each per batch (``to_blob``).
+SCHEMA_VERSION = 2
 #: Study keys that must match for a run to continue a study (the rest may change).
 IDENTITY = (
     "task",
@@ -175,13 +180,58 @@ def recover_stale_trials(
     ]
 
 
+def to_blob(frame: pd.DataFrame) -> str:
+    """A frame as text for a storage attribute: Parquet bytes in base64."""
+    return base64.b64encode(frame.to_parquet(index=False)).decode("ascii")
+
+
+def from_blob(text: str) -> pd.DataFrame:
+    """The frame ``to_blob`` stored."""
+    return pd.read_parquet(io.BytesIO(base64.b64decode(text)))
+
+
+def _batches(study: optuna.Study, key: str) -> tuple[list[FrozenTrial], list[pd.DataFrame]]:
+    """(the study's trials, each stored batch frame under ``key`` cut to finished trials)."""
+    trials = study.get_trials(deepcopy=False)
+    finished = [t._trial_id for t in trials if t.state in (TrialState.COMPLETE, TrialState.PRUNED)]
+    frames = []
+    for trial in trials:
+        if key in trial.user_attrs:
+            frame = from_blob(trial.user_attrs[key])
+            frames.append(frame[frame["trial_id"].isin(finished)])
+    return trials, frames
+
+
 def runs_frame(study: optuna.Study) -> pd.DataFrame:
     """Every stored run (trial × seed) as one table; failed trials appear as ``failed``."""
     meta = study.user_attrs.get("bench", {})
-    rows = []
-    for trial in study.get_trials(deepcopy=False):
-        rows.extend(_trial_rows(study.study_name, meta, trial))
-    frame = pd.DataFrame(rows)
+    trials, batches = _batches(study, "batch_runs")
+    rows, failed = [], []
+    for trial in trials:
+        base = {
+            "trial_id": trial._trial_id,
+            "study": study.study_name,
+            "trial": trial.number,
+            "task": meta.get("task"),
+            "optimizer": meta.get("optimizer"),
+            "phase": trial.user_attrs.get("phase", SEARCH),
+            "confirm_of": trial.user_attrs.get("confirm_of"),
+            **trial.user_attrs.get("hyperparameters", {}),
+        }
+        if trial.state == TrialState.FAIL and not trial.user_attrs.get("surplus"):
+            failed.append({**base, "seed": None, "status": "failed"})
+        elif trial.state in (TrialState.COMPLETE, TrialState.PRUNED):
+            pruned = trial.state == TrialState.PRUNED
+            value = trial.value if trial.value is not None else math.nan
+            rows.append({**base, "_pruned": pruned, "_objective": value})
+    frame = pd.DataFrame(rows, columns=["trial_id", "_pruned", "_objective"] if not rows else None)
+    if batches:
+        frame = frame.merge(pd.concat(batches, ignore_index=True), on="trial_id")
+        frame.loc[frame["_pruned"] & (frame["status"] == "complete"), "status"] = "pruned"
+    frame = frame.rename(columns={"_objective": "objective"}).drop(columns="_pruned")
+    objective = frame.pop("objective")
+    frame["objective"] = objective
+    frame = pd.concat([frame, pd.DataFrame(failed)], ignore_index=True).drop(columns="trial_id")
     for column in (
         "steps_to_target",
         "diverged_step",
@@ -195,51 +245,26 @@ def runs_frame(study: optuna.Study) -> pd.DataFrame:
     return frame
 
 
-def _trial_rows(name: str, meta: Mapping[str, Any], trial: FrozenTrial) -> list[dict[str, Any]]:
-    base = {
-        "study": name,
-        "trial": trial.number,
-        "task": meta.get("task"),
-        "optimizer": meta.get("optimizer"),
-        "phase": trial.user_attrs.get("phase", SEARCH),
-        "confirm_of": trial.user_attrs.get("confirm_of"),
-        **trial.user_attrs.get("hyperparameters", {}),
-    }
-    if trial.state == TrialState.FAIL and trial.user_attrs.get("surplus"):
-        return []
-    if trial.state == TrialState.FAIL:
-        return [{**base, "seed": None, "status": "failed"}]
-    if trial.state not in (TrialState.COMPLETE, TrialState.PRUNED):
-        return []
-    rows = []
-    for run in trial.user_attrs.get("runs", []):
-        row = {**base, **run}
-        if trial.state == TrialState.PRUNED and row["status"] == "complete":
-            row["status"] = "pruned"
-        row["objective"] = trial.value if trial.value is not None else math.nan
-        rows.append(row)
-    return rows
-
-
 def curves_frame(study: optuna.Study) -> pd.DataFrame:
-    """Every stored loss curve, long format: study, trial, seed, step, loss."""
+    """Every stored loss curve, long format: study, trial, seed, step, loss (one frame per batch,
+    never one per run; trial and step as int32, the study categorical, to keep millions of rows
+    small)."""
+    trials, batches = _batches(study, "batch_curves")
+    numbers = {t._trial_id: t.number for t in trials}
     parts = []
-    for trial in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED)):
-        curves = trial.user_attrs.get("curves")
-        runs = trial.user_attrs.get("runs", [])
-        if not curves:
-            continue
-        # One frame per trial, not per run: a trial of thousands of seeds exports in a blink.
-        steps = np.asarray(curves["steps"], dtype=np.int64)
-        losses = np.asarray(curves["loss"], dtype=np.float64).reshape(len(runs), len(steps))
+    for wide in batches:
+        steps = np.array([int(c) for c in wide.columns[2:]], dtype=np.int64)
+        n, r = len(wide), len(steps)
         parts.append(
             pd.DataFrame(
                 {
-                    "study": study.study_name,
-                    "trial": trial.number,
-                    "seed": np.repeat([run["seed"] for run in runs], len(steps)),
-                    "step": np.tile(steps, len(runs)),
-                    "loss": losses.reshape(-1),
+                    "study": pd.Categorical.from_codes(
+                        np.zeros(n * r, dtype=np.int8), [study.study_name]
+                    ),
+                    "trial": np.repeat(wide["trial_id"].map(numbers).to_numpy(np.int32), r),
+                    "seed": np.repeat(wide["seed"].to_numpy(np.int64), r),
+                    "step": np.tile(steps.astype(np.int32), n),
+                    "loss": wide.iloc[:, 2:].to_numpy(np.float64).reshape(-1),
                 }
             )
         )

@@ -17,6 +17,7 @@ from bench import engine
 from bench.metrics import aggregate, objective, run_metrics
 from bench.optim import make_rule
 from bench.sweep.mirror import Asked, SamplingMirror
+from bench.sweep.study import to_blob
 from bench.tasks.base import Task
 
 __all__ = ["engine_config", "run_trials"]
@@ -25,7 +26,7 @@ __all__ = ["engine_config", "run_trials"]
 def engine_config(cfg: DictConfig, task: Task, seeds: int | None = None) -> engine.EngineConfig:
     """The engine's settings; chunks hold whole trials (all seeds), so pruning sees them whole."""
     seeds = seeds or cfg.seeds
-    base = cfg.chunk_size or engine.default_chunk_size(task)
+    base = cfg.chunk_size or engine.default_chunk_size(task, cfg.steps)
     return engine.EngineConfig(
         steps=cfg.steps,
         n_records=cfg.n_records,
@@ -100,20 +101,22 @@ def run_trials(
             on_record=on_record,
         )
     runs = run_metrics(result, task)
+    trial_ids = np.repeat([trial.trial_id for trial in trials], n_seeds)
     runs.insert(0, "seed", seeds * len(trials))
+    runs.insert(0, "trial_id", trial_ids)
     pruned = (result.pruned_step >= 0).numpy()
-    context = {"steps": cfg.steps, "target": task.target, "f_star": task.f_star}
-    steps = result.record_steps.tolist()
     values = objective(runs, objective_name, cfg.steps)
-    records = [_jsonable({**row, **context}) for row in runs.to_dict("records")]
-    curves = result.curves.tolist()
+    runs = runs.assign(steps=cfg.steps, target=task.target, f_star=task.f_star)
+    steps = [str(step) for step in result.record_steps.tolist()]
+    curves = pd.DataFrame(result.curves.numpy(), columns=steps)
+    curves.insert(0, "seed", runs["seed"].to_numpy())
+    curves.insert(0, "trial_id", trial_ids)
+    # The batch's runs and curves go in bulk, as two Parquet frames on its first trial (told
+    # first); a reader keeps the rows of finished trials only (see study.runs_frame).
+    batch = {"batch_runs": to_blob(runs), "batch_curves": to_blob(curves)}
     for i, trial in enumerate(trials):
         block = slice(i * n_seeds, (i + 1) * n_seeds)
-        attrs = {
-            "hyperparameters": dict(hyperparameters[i]),
-            "runs": records[block],
-            "curves": {"steps": steps, "loss": curves[block]},
-        }
+        attrs = {"hyperparameters": dict(hyperparameters[i]), **(batch if i == 0 else {})}
         value = aggregate(values[block], aggregate_how)
         mirror.tell(trial, value, pruned=bool(pruned[block].any()), user_attrs=attrs)
     return float(result.seconds.sum())
@@ -135,16 +138,3 @@ def _pruning_hook(trials: Sequence[Asked], n_seeds: int) -> engine.RecordHook:
         return torch.from_numpy(stop)
 
     return hook
-
-
-def _jsonable(run: Mapping[str, Any]) -> dict[str, Any]:
-    """Plain Python values (NA and None as None), for the storage's JSON attributes."""
-    out = {}
-    for key, value in run.items():
-        if value is pd.NA or value is None:
-            out[key] = None
-        elif hasattr(value, "item"):
-            out[key] = value.item()
-        else:
-            out[key] = value
-    return out

@@ -65,8 +65,8 @@ class Task(ABC):
         """The sample indices of every member's minibatches for a run; None without data."""
         return None
 
-    def batch(self, order: DataOrder | None, step: int) -> tuple[Tensor, ...]:
-        """Each member's data for ``step`` (leading dimension P); empty for data-free tasks."""
+    def batch(self, order: DataOrder | None, step: int | Tensor) -> tuple[Tensor, ...]:
+        """Each member's data for ``step`` (an int or a 0-dim device tensor); empty without data."""
         return ()
 
     @abstractmethod
@@ -82,9 +82,16 @@ class Task(ABC):
         grad, loss = vmap(grad_and_value(self.member_loss))(x, *batch)
         return loss, grad
 
-    def grad_noise(self, seeds: Tensor, step: int) -> Tensor | None:
+    def grad_noise(self, seeds: Tensor, step: int | Tensor) -> Tensor | None:
         """Noise ``[P, dim]`` added to the gradients at ``step``, or None."""
         return None
+
+    def member_bytes(self, steps: int) -> int:
+        """Device memory one member takes in a run of ``steps`` (an estimate, for chunk sizes).
+
+        Parameters, gradient, up to four state tensors, scratch and the gradient-noise draws.
+        """
+        return 12 * self.dim * torch.finfo(self.dtype).bits // 8
 
     @abstractmethod
     def evaluate(self, x: Tensor) -> Tensor:

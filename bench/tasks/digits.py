@@ -85,6 +85,8 @@ class DigitsTask(Task):
     _eval_chunk = 256
     #: One (name, shape, fan_in) per parameter, in the order of the flat vector.
     _layout: list[tuple[str, tuple[int, ...], int]]
+    #: Hidden activations per sample (for ``member_bytes``).
+    _features = 0
 
     def __init__(
         self,
@@ -215,15 +217,28 @@ class DigitsTask(Task):
         table = torch.cat(parts).transpose(0, 1).reshape(len(unique), -1, self.batch_size)
         return DataOrder(table[:, :steps].contiguous(), row)
 
-    def batch(self, order: DataOrder | None, step: int) -> tuple[Tensor, Tensor]:
+    def batch(self, order: DataOrder | None, step: int | Tensor) -> tuple[Tensor, Tensor]:
         """Each member's inputs ``[P, B, 64]`` and labels ``[P, B]`` at ``step``."""
-        index = order.table[:, step].index_select(0, order.row)
+        if isinstance(step, Tensor):
+            # index_select reads the step on the device; `table[:, step]` would ask the host.
+            rows = order.table.index_select(1, step.reshape(1)).squeeze(1)
+        else:
+            rows = order.table[:, step]
+        index = rows.index_select(0, order.row)
         flat = index.reshape(-1)
         shape = index.shape
         return (
             self.x_train.index_select(0, flat).view(*shape, N_PIXELS),
             self.y_train.index_select(0, flat).view(shape),
         )
+
+    def member_bytes(self, steps: int) -> int:
+        """Parameters and state, a step's activations, an evaluation chunk's, and the data order."""
+        step = self.batch_size * (N_PIXELS + 3 * self._features + 3 * N_CLASSES)
+        evaluation = self._eval_chunk * (self._features + 3 * N_CLASSES)
+        itemsize = torch.finfo(self.dtype).bits // 8
+        order = 8 * steps * self.batch_size  # int64 sample indices, one row per distinct seed
+        return super().member_bytes(steps) + (step + evaluation) * itemsize + order
 
     # -- losses -------------------------------------------------------------------------------
 
@@ -319,6 +334,7 @@ class MLPDigits(DigitsTask):
         if isinstance(hidden, bool) or not isinstance(hidden, int) or hidden < 1:
             raise ValueError(f"Invalid task.hidden: {hidden!r}; allowed: an integer >= 1")
         self.hidden = hidden
+        self._features = hidden
         self._layout = [
             ("weight1", (hidden, N_PIXELS), N_PIXELS),
             ("bias1", (hidden,), N_PIXELS),
@@ -379,6 +395,7 @@ class CNNDigits(DigitsTask):
         if isinstance(channels, bool) or not isinstance(channels, int) or channels < 1:
             raise ValueError(f"Invalid task.channels: {channels!r}; allowed: an integer >= 1")
         self.channels = channels
+        self._features = (channels + 9) * N_PIXELS  # the hidden maps and the 3×3 patches
         pooled = channels * (SIDE // 2) ** 2
         self._layout = [
             ("conv_weight", (channels, 1, 3, 3), 9),

@@ -90,7 +90,7 @@ class SyntheticTask(Task):
         if self.x0 is not None:
             return self.x0.expand(len(seeds), self.dim).clone()
         low, high = self.domain
-        u = uniform(seeds, Stream.INIT, 0, self.dim)
+        u = uniform(seeds.to(self.device), Stream.INIT, 0, self.dim)
         return (low + (high - low) * u).to(self.dtype)
 
     def member_loss(self, x: Tensor) -> Tensor:
@@ -101,12 +101,18 @@ class SyntheticTask(Task):
         """Values and analytic gradients for the population."""
         return self.value_and_grad(x)
 
-    def grad_noise(self, seeds: Tensor, step: int) -> Tensor | None:
+    def grad_noise(self, seeds: Tensor, step: int | Tensor) -> Tensor | None:
         """``noise`` times standard normal draws from each member's seed and the step."""
         if self.noise == 0:
             return None
-        return (self.noise * normal(seeds, Stream.NOISE, step, self.dim)).to(self.dtype)
+        draws = normal(seeds.to(self.device), Stream.NOISE, step, self.dim)
+        return (self.noise * draws).to(self.dtype)
 
     def evaluate(self, x: Tensor) -> Tensor:
         """The exact objective."""
         return self.f(x)
+
+    def final_metrics(self, x: Tensor) -> dict[str, Tensor]:
+        """``distance_to_minimizer``: the Euclidean distance to the global minimiser, per member."""
+        gap = x.to(torch.float64) - self.minimizer().to(x.device)
+        return {"distance_to_minimizer": gap.norm(dim=-1)}

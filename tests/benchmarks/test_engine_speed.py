@@ -9,7 +9,7 @@ from bench.engine import EngineConfig, run
 from bench.optim import Adam
 from bench.tasks import make_task
 
-from .conftest import member_steps
+from .conftest import DEVICE, member_steps, plain_optimizer_options, synchronize
 
 STEPS = 1000
 MEMBERS = 16384
@@ -17,7 +17,7 @@ SEQUENTIAL = 16  # members the torch.optim loop runs per round; compared per mem
 
 
 def _rastrigin():  # noqa: ANN202
-    return make_task("rastrigin", dim=2, dtype=torch.float32)
+    return make_task("rastrigin", dim=2, dtype=torch.float32, device=DEVICE)
 
 
 def _sequential(task, seeds: list[int], steps: int) -> torch.Tensor:  # noqa: ANN001
@@ -25,13 +25,14 @@ def _sequential(task, seeds: list[int], steps: int) -> torch.Tensor:  # noqa: AN
     finals = []
     for seed in seeds:
         x = torch.nn.Parameter(task.init(torch.tensor([seed]))[0].clone())
-        optimizer = torch.optim.Adam([x], lr=0.01)
+        optimizer = torch.optim.Adam([x], lr=0.01, **plain_optimizer_options(task.device))
         for _ in range(steps):
             optimizer.zero_grad()
             task.member_loss(x).backward()
             optimizer.step()
         finals.append(x.detach().clone())
-    return torch.stack(finals)
+    synchronize(task.device)
+    return torch.stack(finals).cpu()
 
 
 @pytest.mark.benchmark(group="rastrigin-2d: 1000 Adam steps")

@@ -1,18 +1,18 @@
 """The 64-128-10 MLP on the digits: a population against one nn.Module + torch.optim per run.
 
-64 configurations (16 learning rates × 4 seeds), batch 128, 300 Adam steps, float32 on the CPU:
+64 configurations (16 learning rates × 4 seeds), batch 128, 300 Adam steps, float32, on the CPU
+(or ``BENCH_DEVICE=cuda``):
 
-- the population: ``bench.engine.run`` with the task's batched forward/backward (chunks of 32);
-- the plain loop: one ``nn.Sequential(Linear, ReLU, Linear)`` and ``torch.optim.Adam`` per
-  configuration on the same start and minibatches, one after another in this process;
-- the same plain loop in two single-threaded processes, half the configurations each.
+- the population: ``bench.engine.run`` with the task's batched forward/backward (chunks of 32 on
+  the CPU);
+- the plain loop: one ``nn.Sequential(Linear, ReLU, Linear)`` and ``torch.optim.Adam`` (fused on
+  CUDA) per configuration on the same start and minibatches, one after another in this process;
+- on the CPU, the same plain loop in two single-threaded processes, half the configurations each.
 
 Each competitor runs all 64 configurations per round. The population test runs last and records
 the ratios of member-steps per second and how close the population comes to pure GEMM time:
-"GEMM-bound" is the time ``torch.bmm`` alone takes for a step's GEMMs (each measured at its own
-shape, 32 members) over the time a step of 32 members takes in the whole run. "5 GEMMs done" counts
-the GEMMs a step performs; "3 GEMMs per layer" also counts the first layer's input gradient,
-which neither implementation computes (the usual 3-per-layer FLOP count).
+"GEMM-bound" is the time ``torch.bmm`` alone takes for the five GEMMs a step does (each measured
+at its own shape and the chunk's size) over the time a step of a chunk takes in the whole run.
 """
 
 from __future__ import annotations
@@ -26,11 +26,11 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from bench.engine import EngineConfig, run
+from bench.engine import EngineConfig, default_chunk_size, run
 from bench.optim import Adam
 from bench.tasks.digits import MLPDigits
 
-from .conftest import member_steps
+from .conftest import DEVICE, member_steps, plain_optimizer_options, synchronize
 
 STEPS = 300
 HIDDEN, BATCH = 128, 128
@@ -41,8 +41,8 @@ GROUP = "mlp_digits 64-128-10: 64 configs x 300 Adam steps"
 RATES: dict[str, float] = {}
 
 
-def _task(dtype: torch.dtype = torch.float32) -> MLPDigits:
-    return MLPDigits(hidden=HIDDEN, batch_size=BATCH, dtype=dtype)
+def _task(dtype: torch.dtype = torch.float32, device: torch.device = DEVICE) -> MLPDigits:
+    return MLPDigits(hidden=HIDDEN, batch_size=BATCH, dtype=dtype, device=device)
 
 
 def _configs(count: int = CONFIGS) -> tuple[Tensor, Tensor]:
@@ -61,9 +61,10 @@ def _plain_loop(task: MLPDigits, lrs: list[float], seeds: list[int], steps: int)
     for lr, seed in zip(lrs, seeds, strict=True):
         seeds_t = torch.tensor([seed])
         model = nn.Sequential(nn.Linear(64, HIDDEN), nn.ReLU(), nn.Linear(HIDDEN, 10))
-        model.to(task.dtype)
+        model.to(device=task.device, dtype=task.dtype)
         nn.utils.vector_to_parameters(task.init(seeds_t)[0], model.parameters())
-        optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+        options = plain_optimizer_options(task.device)
+        optimizer = torch.optim.Adam(model.parameters(), lr=lr, **options)
         table = task.data_order(seeds_t, steps).table[0]
         for t in range(steps):
             index = table[t]
@@ -71,7 +72,8 @@ def _plain_loop(task: MLPDigits, lrs: list[float], seeds: list[int], steps: int)
             F.cross_entropy(model(task.x_train[index]), task.y_train[index]).backward()
             optimizer.step()
         finals.append(nn.utils.parameters_to_vector(model.parameters()).detach())
-    return torch.stack(finals)
+    synchronize(task.device)
+    return torch.stack(finals).cpu()
 
 
 _WORKER_TASK: MLPDigits | None = None
@@ -99,8 +101,10 @@ def _best_seconds(fn: Callable[[], object], repeats: int = 30) -> float:
         fn()
     best = float("inf")
     for _ in range(repeats):
+        synchronize(DEVICE)
         started = time.perf_counter()
         fn()
+        synchronize(DEVICE)
         best = min(best, time.perf_counter() - started)
     return best
 
@@ -108,13 +112,13 @@ def _best_seconds(fn: Callable[[], object], repeats: int = 30) -> float:
 def _gemm_seconds(size: int) -> dict[str, float]:
     """Measured ``torch.bmm`` time of each GEMM of one step for ``size`` members (float32).
 
-    Activations are laid out ``[P, features, B]`` as in ``MLPDigits.loss_and_grad``; ``dx1`` is
-    the input gradient of the first layer, which neither implementation computes.
+    Activations are laid out ``[P, features, B]`` as in ``MLPDigits.loss_and_grad``: the five
+    GEMMs the step does (the first layer's input gradient is never computed).
     """
     gen = torch.Generator().manual_seed(0)
 
     def rand(*shape: int) -> Tensor:
-        return torch.randn(size, *shape, generator=gen)
+        return torch.randn(size, *shape, generator=gen).to(DEVICE)
 
     w1, w2, x = rand(HIDDEN, 64), rand(10, HIDDEN), rand(BATCH, 64)
     h, dz = rand(HIDDEN, BATCH), rand(10, BATCH)
@@ -124,7 +128,6 @@ def _gemm_seconds(size: int) -> dict[str, float]:
         "dW2 = dz hT": lambda: torch.bmm(dz, h.transpose(1, 2)),
         "dh = W2T dz": lambda: torch.bmm(w2.transpose(1, 2), dz),
         "dW1 = dh xT": lambda: torch.bmm(h, x),
-        "dx1 = W1T dh": lambda: torch.bmm(w1.transpose(1, 2), h),
     }
     return {name: _best_seconds(fn) for name, fn in shapes.items()}
 
@@ -135,7 +138,7 @@ def test_mlp_torch_optim_loop(benchmark) -> None:
     lrs, seeds = _configs(CONFIGS)
     _plain_loop(task, [1e-3], [0], 5)  # the first torch.optim use imports torch._dynamo
     # Correct first: in float64 the loop's runs equal the population's members to 1e-9.
-    exact = _task(torch.float64)
+    exact = _task(torch.float64, torch.device("cpu"))
     pick = torch.tensor([0, 21, 63])
     lr_pick, seed_pick = _configs()[0][pick], _configs()[1][pick]
     population = run(exact, Adam(3, lr=lr_pick), seed_pick, EngineConfig(steps=30))
@@ -151,6 +154,8 @@ def test_mlp_torch_optim_loop(benchmark) -> None:
 
 @pytest.mark.benchmark(group=GROUP)
 def test_mlp_torch_optim_loop_two_processes(benchmark) -> None:
+    if DEVICE.type != "cpu":
+        pytest.skip("two CPU processes share the cores; one GPU is not shared this way")
     task = _task()
     lrs, seeds = _configs(CONFIGS)
     half = CONFIGS // 2
@@ -191,22 +196,34 @@ def test_mlp_population(benchmark) -> None:
     rate = _rate(benchmark, CONFIGS * STEPS)
     if rate is None:
         return
+    RATES["population"] = rate
     info = benchmark.extra_info
     info["member-steps/s"] = round(rate)
     for name, key in (("loop", "x one-process loop"), ("two_processes", "x two-process loop")):
         if name in RATES:
             info[key] = round(rate / RATES[name], 2)
 
-    # How close to GEMM-bound: the time the step's GEMMs alone take, at their shapes and the
-    # chunk's size, over the time a step of the chunk takes.
-    chunk = task.chunk_size
+    # How close to GEMM-bound: the time the step's five GEMMs alone take, at their shapes and
+    # the chunk's size, over the time a step of the chunk takes.
+    chunk = min(CONFIGS, default_chunk_size(task, STEPS))
     gemms = _gemm_seconds(chunk)
     step_seconds = chunk / rate
-    performed = sum(v for k, v in gemms.items() if k != "dx1 = W1T dh")
     done = 2 * BATCH * HIDDEN * (2 * 64 + 3 * 10)  # FLOPs per member-step of the 5 GEMMs
-    info["MFLOP/member-step (5 GEMMs done)"] = round(done * 1e-6, 2)
-    info["MFLOP/member-step (3 GEMMs per layer)"] = round(6 * BATCH * HIDDEN * 74 * 1e-6, 2)
-    info["GEMM-bound (5 GEMMs done)"] = f"{performed / step_seconds:.0%}"
-    info["GEMM-bound (3 GEMMs per layer)"] = f"{sum(gemms.values()) / step_seconds:.0%}"
+    info["MFLOP/member-step (5 GEMMs)"] = round(done * 1e-6, 2)
+    info["GEMM-bound (5 GEMMs)"] = f"{sum(gemms.values()) / step_seconds:.0%}"
     big = 2 * chunk * HIDDEN * 64 * BATCH / gemms["h = W1 x"]
     info["bmm GFLOP/s at [32,128,64]x[32,64,128]"] = round(big * 1e-9)
+
+
+@pytest.mark.benchmark(group=GROUP)
+def test_mlp_population_at_the_default_records(benchmark) -> None:
+    """The population at the default 50 records, beside the 2 records above (runs after it)."""
+    task = _task()
+    lrs, seeds = _configs(CONFIGS)
+    config = EngineConfig(steps=STEPS)
+    assert config.n_records == 50
+    member_steps(benchmark, CONFIGS * STEPS)
+    benchmark.pedantic(run, (task, Adam(CONFIGS, lr=lrs), seeds, config), rounds=3, warmup_rounds=1)
+    rate = _rate(benchmark, CONFIGS * STEPS)
+    if rate is not None and "population" in RATES:
+        benchmark.extra_info["time x n_records=2"] = round(RATES["population"] / rate, 3)

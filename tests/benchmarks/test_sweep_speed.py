@@ -18,7 +18,7 @@ from bench.engine import EngineConfig, run
 from bench.optim import Adam
 from bench.tasks import make_task
 
-from .conftest import member_steps
+from .conftest import DEVICE, member_steps
 from .plain_sweep import train
 
 REPO = Path(__file__).resolve().parents[2]
@@ -45,6 +45,7 @@ def _plain(workers: int, directory: Path) -> None:
     storage = f"sqlite:///{db}"
     threads = ["--threads", "1"] if workers > 1 else []
     common = ("--steps", str(STEPS), "--seeds", str(SEEDS), "--records", str(RECORDS))
+    common += ("--device", DEVICE.type)
     # Create the study first, so that the workers do not race to create it.
     optuna.create_study(study_name="plain", storage=storage)
     share = [TRIALS // workers + (i < TRIALS % workers) for i in range(workers)]
@@ -57,8 +58,11 @@ def _plain(workers: int, directory: Path) -> None:
     assert len(study.get_trials(states=[optuna.trial.TrialState.COMPLETE])) == TRIALS
 
 
-def _bench(directory: Path) -> None:
+def _bench(directory: Path, defaults: bool = False) -> None:
+    """The sweep; ``defaults``: as a user runs it (50 records, the report), else engine-only."""
     results = directory / f"bench-{len(list(directory.glob('bench-*')))}"
+    # Engine-only: the plain loop's 11 records and, as it writes none, no HTML report.
+    engine_only = () if defaults else (f"n_records={RECORDS}", "auto_report=false")
     args = (
         "-m",
         "bench",
@@ -67,10 +71,9 @@ def _bench(directory: Path) -> None:
         f"sweep.n_trials={TRIALS}",
         f"seeds={SEEDS}",
         f"steps={STEPS}",
-        f"n_records={RECORDS}",
+        f"device={DEVICE.type}",
         "progress=false",
-        # The plain loop writes no HTML report; neither does this run (about 3 s when it does).
-        "auto_report=false",
+        *engine_only,
         f"results_dir={results}",
     )
     _wait(_python(*args, cwd=REPO))
@@ -106,6 +109,13 @@ def test_sweep_bench_command(benchmark, tmp_path: Path) -> None:
     _bench(tmp_path)  # correctness first: every trial and run is stored
     member_steps(benchmark, TRIALS * SEEDS * STEPS)
     benchmark.pedantic(_bench, (tmp_path,), rounds=1)
+
+
+@pytest.mark.benchmark(group=GROUP)
+def test_sweep_bench_command_at_the_defaults(benchmark, tmp_path: Path) -> None:
+    """The user's defaults: 50 records and the HTML report."""
+    member_steps(benchmark, TRIALS * SEEDS * STEPS)
+    benchmark.pedantic(_bench, (tmp_path, True), rounds=1)
 
 
 LONG = 2000

@@ -309,16 +309,9 @@ def test_frozen_members_keep_their_parameters_and_disturb_no_other(
     assert not torch.equal(free[frozen[:, 0]], x0[frozen[:, 0]])
 
 
-# SGD's `if t == 0` reads t on the host; the engine's tensor-step work replaces it.
-SGD_READS_T = pytest.mark.xfail(reason="sgd branches on t == 0", strict=False)
-
-
 @pytest.mark.parametrize(
     ("rule", "members"),
-    [
-        pytest.param(r, m, id=i, marks=SGD_READS_T if r == "sgd" else ())
-        for (r, m), i in zip(CASES, IDS, strict=True)
-    ],
+    [pytest.param(r, m, id=i) for (r, m), i in zip(CASES, IDS, strict=True)],
 )
 def test_a_step_never_reads_a_tensor_on_the_host(
     rule: str, members: list[dict], monkeypatch: pytest.MonkeyPatch

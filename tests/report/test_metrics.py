@@ -252,6 +252,21 @@ def test_escape_rate_among_runs_starting_outside_the_global_basin() -> None:
     assert metrics.escape_rate(_runs(status=["complete"])).n == 0
 
 
+def test_escape_is_the_first_passage_with_the_late_share_beside_it() -> None:
+    # Under noise a run that got into the global basin may be back in the local one at the
+    # last step: ending there is a coin flip, getting there is the escape (issue 12).
+    runs = _runs(
+        status=["complete", "complete", "complete", "diverged", "complete"],
+        start_in_basin=[False, False, False, False, True],
+        end_in_basin=[False, True, False, False, True],
+        escape_step=pd.array([120, 40, None, 10, None], dtype="Int64"),
+        late_basin_share=[0.3, 0.9, 0.0, 0.0, 1.0],
+    )
+    rate = metrics.escape_rate(runs)
+    assert (rate.k, rate.n) == (2, 4)  # the first two got in; the diverged one ended nowhere
+    assert metrics.late_basin_share(runs) == pytest.approx((0.3 + 0.9 + 0.0 + 0.0) / 4)
+
+
 # --- hyperparameter importance ---------------------------------------------------------------
 
 
@@ -287,3 +302,21 @@ def test_performance_profile_from_times_to_target() -> None:
     profile = metrics.performance_profile(times, [1.0, 2.0, 1e9])
     assert profile["A"].tolist() == pytest.approx([2 / 4, 2 / 4, 2 / 4])
     assert profile["B"].tolist() == pytest.approx([2 / 4, 3 / 4, 3 / 4])
+
+
+def test_ert_interval_is_unbounded_when_few_runs_reached_the_target() -> None:
+    spent = [1000.0] * 7 + [390.0]
+    reached = [False] * 7 + [True]
+    assert metrics.ert([*spent], reached) == pytest.approx(7390.0)
+    low, high = metrics.ert_interval(spent, reached)
+    assert low <= 7390.0 and high == math.inf  # many resamples hold no success
+    low, high = metrics.ert_interval([100.0] * 8, [True] * 8)
+    assert low == high == 100.0
+
+
+def test_mean_interval_is_the_student_t_one() -> None:
+    low, high = metrics.mean_interval([1.0, 2.0, 3.0])
+    assert (low, high) == pytest.approx(
+        (2 - 4.302652729911275 / math.sqrt(3), 2 + 4.302652729911275 / math.sqrt(3))
+    )
+    assert all(math.isnan(v) for v in metrics.mean_interval([1.0]))

@@ -115,3 +115,21 @@ def test_the_report_reads_files_only(sweep_results: Path, tmp_path: Path) -> Non
     # The report package and the results contract it shares with the export; no engine, rules,
     # tasks, sweep or torch.
     assert loaded and all(m.startswith("bench.report") or m == "bench.results" for m in loaded)
+
+
+def test_an_ert_beyond_the_budget_is_flagged_as_extrapolated_in_the_profile() -> None:
+    # One lucky seed of 8 on a 1000-step budget gives an ERT of 7390 steps (issue 12): the
+    # profile must say that this ratio is an extrapolation.
+    from types import SimpleNamespace
+
+    from bench.report import _profile_section
+
+    def summary(name: str, ert: float, reached: int) -> SimpleNamespace:
+        best = {"ert_steps": ert, "budget": 1000, "reached": reached, "n": 8}
+        return SimpleNamespace(study=SimpleNamespace(sweep_name=name), best=best)
+
+    grid = {"double_well": {"adam": summary("adam", 7390.0, 1), "sgd": summary("sgd", 600.0, 5)}}
+    section = _profile_section(grid, {"adam": (0, 0, 1), "sgd": (1, 0, 0)})
+    flagged = [n for n in section.notes if n.startswith("Extrapolated")]
+    assert len(flagged) == 1 and "adam on double_well" in flagged[0] and "7390" in flagged[0]
+    assert "1 of these times exceed the step budget" in section.charts[0].caption

@@ -12,11 +12,15 @@ import pytest
 from bench.report.load import load_studies
 from bench.report.summary import group_studies, summarize
 from bench.report.tables import (
+    NOT_SIGNIFICANT,
+    SIGNIFICANT,
     Cell,
     Table,
     build_tables,
     escape_latex,
     escape_markdown,
+    judge_row,
+    percent,
     to_html,
     to_latex,
     to_markdown,
@@ -43,7 +47,7 @@ def _hostile_table() -> Table:
         caption=HOSTILE,
         tex_caption=escape_latex(HOSTILE),
         columns=[HOSTILE, "sgd"],
-        rows=[(HOSTILE, [Cell("1", "$1$", 1.0), Cell("2", "$2 \\pm 0.1$", 2.0)])],
+        rows=[(HOSTILE, [Cell("1", "$1$", 1.0), Cell("2", "$2 \\pm 0.1$", 2.0)], HOSTILE)],
     )
 
 
@@ -69,34 +73,55 @@ def test_tables_have_tasks_as_rows_and_optimizers_as_columns(grid: dict) -> None
     ]
     final = tables["final_loss"]
     assert final.columns == ["adam", "sgd"]
-    assert [task for task, _ in final.rows] == [
+    assert [task for task, *_ in final.rows] == [
         "double_well (noise=0)",
         "double_well (noise=0.5)",
         "rosenbrock",
     ]
     # Only tasks with basins have an escape row.
-    assert [task for task, _ in tables["escape"].rows] == [
+    assert [task for task, *_ in tables["escape"].rows] == [
         "double_well (noise=0)",
         "double_well (noise=0.5)",
     ]
-    noisy = dict(final.rows)["double_well (noise=0.5)"]
+    noisy = {task: cells for task, cells, _ in final.rows}["double_well (noise=0.5)"]
     assert noisy[1].text == "—"  # no SGD study on it
 
 
-def test_the_best_cell_of_each_row_is_bold(grid: dict) -> None:
+def test_a_cell_is_bold_only_where_its_interval_clears_the_runner_up(grid: dict) -> None:
     for table in build_tables(grid):
-        for _, cells in table.rows:
-            scores = [c.score for c in cells if math.isfinite(c.score)]
+        for _, cells, verdict in table.rows:
+            ranked = sorted((c for c in cells if not math.isnan(c.score)), key=lambda c: c.score)
             bold = [c for c in cells if c.bold]
-            if len(scores) < 2:
-                assert not bold
+            if len(ranked) < 2:
+                assert not bold and verdict == ""
+            elif verdict == SIGNIFICANT:
+                assert bold == [ranked[0]] and ranked[0].high < ranked[1].low
             else:
-                assert bold and all(c.score == min(scores) for c in bold)
+                assert not bold and verdict == NOT_SIGNIFICANT
+
+
+def test_overlapping_intervals_give_no_bold_but_no_significant_difference() -> None:
+    # The escape row: 75 % [41, 93] against 62 % [31, 86] is no difference.
+    adam = Cell("75 %", "", -0.75, low=-0.93, high=-0.41)
+    sgd = Cell("62 %", "", -0.625, low=-0.86, high=-0.31)
+    cells, verdict = judge_row([adam, sgd])
+    assert verdict == NOT_SIGNIFICANT and not any(c.bold for c in cells)
+    far = Cell("10 %", "", -0.10, low=-0.25, high=-0.03)
+    cells, verdict = judge_row([adam, far])
+    assert verdict == SIGNIFICANT and [c.bold for c in cells] == [True, False]
+    no_interval = Cell("1", "", 1.0)
+    assert judge_row([no_interval, Cell("2", "", 2.0)])[1] == NOT_SIGNIFICANT
+
+
+def test_percentages_round_half_up() -> None:
+    assert percent(5 / 8) == "63"  # 62.5 %, printed 62 by round-half-even formatting
+    assert percent(0.145) == "15"
+    assert percent(1 / 3) == "33" and percent(0.0) == "0" and percent(1.0) == "100"
 
 
 def test_unreached_targets_are_shown_as_censored(grid: dict) -> None:
     steps = {t.name: t for t in build_tables(grid)}["steps_to_target"]
-    texts = [c.text for _, cells in steps.rows for c in cells]
+    texts = [c.text for _, cells, _ in steps.rows for c in cells]
     for text in texts:
         assert text == "—" or "not reached in 60" in text or text.split()[0].isdigit()
 
@@ -119,11 +144,11 @@ def test_renderings_mark_the_best_cell() -> None:
         "c",
         "c",
         ["a", "b"],
-        [("row", [Cell("1", "$1$", 1.0, bold=True), Cell("2", "$2$", 2.0)])],
+        [("row", [Cell("1", "$1$", 1.0, bold=True), Cell("2", "$2$", 2.0)], SIGNIFICANT)],
     )
-    assert "| row | **1** | 2 |" in to_markdown(table)
-    assert "{\\bfseries\\boldmath $1$} & $2$" in to_latex(table)
-    assert "<td><strong>1</strong></td><td>2</td>" in to_html(table)
+    assert "| row | **1** | 2 | significant |" in to_markdown(table)
+    assert "{\\bfseries\\boldmath $1$} & $2$ & significant" in to_latex(table)
+    assert "<td><strong>1</strong></td><td>2</td><td>significant</td>" in to_html(table)
 
 
 @pytest.mark.skipif(
