@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import signal
 import sys
 from pathlib import Path
 from typing import Any
@@ -9,11 +11,15 @@ from typing import Any
 import hydra
 from hydra import compose, initialize_config_dir
 from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.core.override_parser.types import Override
 from hydra.core.utils import JobReturn, JobStatus
+from hydra.errors import HydraException
 from hydra.experimental.callback import Callback
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
 
 from bench.config import ConfigError, is_report, is_sweep, register, validate
+from bench.names import check_name
 from bench.sweep import (
     STORAGE_ERRORS,
     error_line,
@@ -23,6 +29,7 @@ from bench.sweep import (
     validate_sweep,
 )
 from bench.sweep.export import check_writable
+from bench.sweep.storage import check_storage
 
 __all__ = ["MultirunReport", "main"]
 
@@ -43,7 +50,7 @@ def check_arguments(argv: list[str]) -> None:
     # sweep: every value is checked, in a number of compositions that adds up rather than
     # multiplies.
     choices: list[list[str]] = []
-    for override in OverridesParser.create().parse_overrides(overrides):
+    for override in _parse(overrides):
         key = override.key_or_group
         if not override.is_sweep_override():
             choices.append([override.input_line])
@@ -61,17 +68,38 @@ def check_arguments(argv: list[str]) -> None:
         try:
             with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
                 cfg = compose("config", overrides=plain)
+            # Interpolations (``steps=${x}``) resolve here, not halfway through a run.
+            OmegaConf.resolve(cfg)
         except Exception as error:  # noqa: BLE001 - Hydra and OmegaConf raise many kinds
             raise ConfigError(_one_line(error)) from None
-        validate(cfg)
-        check_writable(cfg.results_dir)
-        if is_sweep(cfg):
-            validate_sweep(cfg)
+        try:
+            _check(cfg)
+        except OmegaConfBaseException as error:  # a schema key removed with ``~key``
+            raise ConfigError(_one_line(error)) from None
+
+
+def _check(cfg: DictConfig) -> None:
+    """Validate one composed configuration, as its run would use it."""
+    validate(cfg)
+    _check_names(cfg)
+    check_writable(cfg.results_dir)
+    if is_sweep(cfg):
+        validate_sweep(cfg)
+    if not is_report(cfg):
+        check_storage(cfg.storage, cfg.results_dir)
+
+
+def _parse(overrides: list[str]) -> list[Override]:
+    """Hydra's parse of the overrides; a syntax error is refused in one line."""
+    try:
+        return OverridesParser.create().parse_overrides(overrides)
+    except HydraException as error:
+        raise ConfigError(_one_line(error)) from None
 
 
 def _check_groups(overrides: list[str]) -> None:
     """Refuse a config group choice (``task=…``, ``+sweep=…``) that has no file."""
-    for override in OverridesParser.create().parse_overrides(overrides):
+    for override in _parse(overrides):
         key = override.key_or_group
         if key in GROUPS:
             value = override.get_value_element_as_str()
@@ -80,6 +108,20 @@ def _check_groups(overrides: list[str]) -> None:
                 raise ConfigError(
                     f"{key}={value!r} is unknown; allowed: {', '.join(allowed) or 'none yet'}"
                 )
+
+
+def _check_names(cfg: DictConfig) -> None:
+    """Refuse a study or report name that no directory can hold (any other name is mapped to
+    one directory right below results_dir / reports_dir by ``bench.names``)."""
+    named = [("study_name", cfg.study_name)] if cfg.study_name else []
+    if is_report(cfg):
+        named.append(("report.name", cfg.report.name))
+        named.extend(("report.studies", study) for study in cfg.report.studies or [])
+    for key, name in named:
+        try:
+            check_name(name, key)
+        except ValueError as error:
+            raise ConfigError(str(error)) from None
 
 
 def _one_line(error: BaseException) -> str:
@@ -114,6 +156,25 @@ def _hydra_main(cfg: DictConfig) -> str | None:
             file=sys.stderr,
         )
         raise SystemExit(3) from None
+    except KeyboardInterrupt:
+        _interrupted(cfg)
+
+
+def _interrupted(cfg: DictConfig) -> None:
+    """Ctrl-C: fail this process's running trials at once, say so in one line, exit 130."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not stop the clean-up
+    failed = "no"
+    if not is_report(cfg):
+        from bench.sweep.interrupt import fail_own_trials
+
+        with contextlib.suppress(ConfigError, *STORAGE_ERRORS):
+            failed = str(fail_own_trials(cfg))
+    print(
+        f"bench: interrupted; {failed} running trial(s) marked failed: re-run the same command "
+        "to finish them",
+        file=sys.stderr,
+    )
+    raise SystemExit(130)
 
 
 def _report(
@@ -145,8 +206,13 @@ class MultirunReport(Callback):
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         """Build the report over every study of the multirun."""
-        if self.studies:
+        if not self.studies:
+            return
+        try:
             _report(config, self.name, sorted(set(self.studies)), self.experiment)
+        except ConfigError as error:
+            print(f"bench: {error}", file=sys.stderr)
+            raise SystemExit(2) from None
 
 
 def main() -> None:

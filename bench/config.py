@@ -248,6 +248,8 @@ def validate(cfg: DictConfig) -> None:
         make_task(cfg.task.name, **task_options(cfg))
     except ValueError as error:
         raise ConfigError(_keyed(str(error), "task")) from None
+    except TypeError as error:  # a value of the wrong type (task.x0=abc) reaching torch
+        raise ConfigError(f"task={cfg.task.name!r} options are invalid: {error}") from None
     try:
         make_rule(cfg.optimizer.name, 1, **optimizer_options(cfg))
     except ValueError as error:

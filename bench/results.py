@@ -7,10 +7,12 @@ import pandas as pd
 
 __all__ = [
     "CURVE_COLUMNS",
+    "CURVES_FILE",
     "FINISHED",
+    "IMPORTANCE_COLUMNS",
+    "IMPORTANCE_FILE",
     "RULE_FILE",
     "RUNS_FILE",
-    "CURVES_FILE",
     "STATUSES",
     "empty_curves",
 ]
@@ -25,6 +27,10 @@ CURVES_FILE = "curves.parquet"
 RULE_FILE = "rule.json"
 #: ``curves.parquet``, long format: one row per run and record point.
 CURVE_COLUMNS = ("study", "trial", "seed", "step", "loss")
+IMPORTANCE_FILE = "importance.parquet"
+#: ``importance.parquet``: each searched hyperparameter's importance (summing to 1), or a single
+#: row with no parameter whose note says why there is none (too few complete trials, ...).
+IMPORTANCE_COLUMNS = ("study", "parameter", "importance", "note")
 
 
 def empty_curves() -> pd.DataFrame:

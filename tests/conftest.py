@@ -149,7 +149,7 @@ def postgres_server() -> Iterator[SimpleNamespace]:
     done = run(*start)
     if done.returncode != 0:
         pytest.skip(f"PostgreSQL did not start: {done.stderr.strip()}")
-    url = f"postgresql+psycopg2://bench:{PASSWORD}@127.0.0.1:{port}/postgres"
+    url = f"postgresql://bench:{PASSWORD}@127.0.0.1:{port}/postgres"
 
     def restart() -> None:
         done = run(

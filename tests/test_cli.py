@@ -121,3 +121,38 @@ def test_multirun_launchers_run_each_sweep_as_its_own_job(tmp_path: Path, launch
     assert done.returncode == 0, done.stderr
     for study in ("adam-quadratic", "sgd-quadratic"):
         assert len(pd.read_parquet(tmp_path / "results" / study / "runs.parquet")) == 3 * 3
+
+
+@pytest.mark.parametrize("name", ["../../../outside", "/tmp/x", "<script>alert(1)</script>adam"])
+def test_a_study_name_never_writes_outside_results_and_reports(tmp_path: Path, name: str) -> None:
+    cwd = tmp_path / "a" / "b" / "c"
+    cwd.mkdir(parents=True)
+    absolute_existed = Path(name).exists()
+    args = ("+sweep=adam", "task=quadratic", f"study_name='{name}'", "sweep.n_trials=2", "steps=20")
+    done = _bench(*args, "results_dir=r/results", "reports_dir=r/reports", cwd=cwd)
+    assert done.returncode == 0, done.stderr
+    outside = [p for p in tmp_path.rglob("*") if cwd / "r" not in (p, *p.parents)]
+    assert sorted(p.relative_to(tmp_path).as_posix() for p in outside) == ["a", "a/b", "a/b/c"]
+    (study,) = (cwd / "r" / "results").glob("*/runs.parquet")
+    assert study.parent.parent == cwd / "r" / "results"
+    assert pd.read_parquet(study).study.eq(name).all()
+    (report,) = (cwd / "r" / "reports").glob("*/index.html")
+    assert report.parent.name == study.parent.name
+    assert absolute_existed or not Path(name).exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["study_name=''"], None),
+        (["+report=default", "report.name=''"], "report.name='' is invalid"),
+        (["+report=default", "report.studies=['']"], "report.studies='' is invalid"),
+        ([f"study_name={'x' * 300}"], "is too long"),
+    ],
+)
+def test_a_name_no_directory_can_hold_is_refused_before_any_work(args, expected) -> None:
+    if expected is None:  # an empty study name means the default one
+        check_arguments(args)
+        return
+    with pytest.raises(ConfigError, match=expected):
+        check_arguments(args)

@@ -16,6 +16,9 @@ import pytest
 from optuna.trial import TrialState
 from processes import bench_process
 
+from bench.config import ConfigError
+from bench.sweep.storage import check_storage, open_storage
+
 REPO = Path(__file__).resolve().parent.parent
 
 
@@ -120,8 +123,8 @@ def test_the_password_is_in_no_output_result_or_report(tmp_path: Path, postgres:
 @pytest.mark.parametrize(
     ("url", "expected"),
     [
-        ("postgresql+psycopg2://bench:wrong@127.0.0.1:{port}/postgres", "password authentication"),
-        ("postgresql+psycopg2://bench:wrong@127.0.0.1:1/postgres", "cannot be opened"),
+        ("postgresql://bench:wrong@127.0.0.1:{port}/postgres", "password authentication"),
+        ("postgresql://bench:wrong@127.0.0.1:1/postgres", "cannot be opened"),
     ],
 )
 def test_a_wrong_password_or_unreachable_server_is_one_line(
@@ -152,7 +155,7 @@ def test_postgres_without_its_url_is_refused_in_one_line(tmp_path: Path) -> None
     assert done.returncode == 2
     assert done.stderr.strip() == (
         "bench: storage=postgres needs its URL in $BENCH_STORAGE_URL; allowed: "
-        "export BENCH_STORAGE_URL=postgresql+psycopg2://user:password@host/db"
+        "export BENCH_STORAGE_URL=postgresql://user:password@host/db"
     )
 
 
@@ -244,3 +247,37 @@ def test_workers_sharing_a_study_repeat_no_configuration(tmp_path: Path, sampler
     configurations = Counter(tuple(sorted(t.params.items())) for t in complete)
     assert max(configurations.values()) == 1
     assert len({t.user_attrs["worker"] for t in complete}) > 1, "the workers shared the work"
+
+
+@pytest.mark.parametrize("scheme", ["postgresql", "postgresql+psycopg", "postgresql+psycopg2"])
+def test_every_postgresql_url_form_opens_with_its_driver(
+    postgres: str, tmp_path: Path, scheme: str, compose_config
+) -> None:
+    url = postgres.replace("postgresql://", f"{scheme}://", 1)
+    cfg = compose_config("storage=postgres")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("BENCH_STORAGE_URL", url)
+        storage = open_storage(cfg.storage, tmp_path)
+    study = optuna.create_study(study_name=f"form-{scheme}", storage=storage)
+    assert optuna.load_study(study_name=study.study_name, storage=postgres).study_name
+
+
+@pytest.mark.parametrize(
+    ("scheme", "module", "package"),
+    [
+        ("postgresql", "psycopg", "'psycopg[binary]'"),
+        ("postgresql+psycopg", "psycopg", "'psycopg[binary]'"),
+        ("postgresql+psycopg2", "psycopg2", "psycopg2-binary"),
+    ],
+)
+def test_a_missing_driver_is_one_line_naming_it(
+    tmp_path: Path, compose_config, monkeypatch: pytest.MonkeyPatch, scheme, module, package
+) -> None:
+    monkeypatch.setitem(sys.modules, module, None)  # import psycopg raises ImportError
+    monkeypatch.setenv("BENCH_STORAGE_URL", f"{scheme}://bench:pw@127.0.0.1:1/db")
+    with pytest.raises(ConfigError) as refused:
+        check_storage(compose_config("storage=postgres").storage, tmp_path)
+    line = str(refused.value)
+    assert f"needs the database driver {module!r}" in line and f"pip install {package}" in line
+    assert "\n" not in line and ":pw@" not in line and "***" in line
+    assert not list(tmp_path.iterdir())

@@ -1,8 +1,8 @@
 """Reports over stored studies: one self-contained HTML file and paper-style tables.
 
-``build_report(results_dir, reports_dir)`` reads what sweeps exported to ``results/`` (and the
-Optuna storage, for hyperparameter importance) and writes ``reports/<name>/index.html`` and
-``reports/<name>/tables/*.tex`` / ``*.md``. It never imports the engine.
+``build_report(results_dir, reports_dir)`` reads what sweeps exported to ``results/`` (files only,
+never the Optuna storage) and writes ``reports/<name>/index.html`` and
+``reports/<name>/tables/*.tex`` / ``*.md``. It never imports the engine or Optuna.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from bench.names import name_dir
 from bench.report import figures, metrics, tables
 from bench.report.experiments import analyse
 from bench.report.findings import write_verdicts
@@ -28,7 +29,7 @@ from bench.report.html import (
     summary_table,
 )
 from bench.report.labels import param_label
-from bench.report.load import ReportError, StudyData, load_studies, open_storage_study
+from bench.report.load import ReportError, StudyData, load_studies
 from bench.report.summary import StudySummary, common_lr_range, group_studies, summarize
 
 __all__ = ["ReportError", "build_report"]
@@ -51,18 +52,19 @@ def build_report(
     ``ReportError`` (a ``ValueError``), in one line, for an unknown study, an empty results
     directory or a bad report name.
     """
-    if not name or name in (".", "..") or "/" in name or "\\" in name:
-        raise ReportError(f"report name {name!r} is not a plain directory name")
+    try:
+        out = name_dir(reports_dir, name, "report.name")
+    except ValueError as error:
+        raise ReportError(str(error)) from None
     loaded = load_studies(results_dir, studies)
     if not loaded:
         raise ReportError(f"no studies in results_dir={str(results_dir)!r}; run a sweep first")
 
     findings = analyse(experiment, loaded) if experiment else None
     grid = _summaries(loaded)
-    out = Path(reports_dir) / name
     table_list = tables.build_tables(grid)
     _write_tables(out / "tables", table_list)
-    sections = _sections(results_dir, grid, table_list)
+    sections = _sections(grid, table_list)
     if findings is not None:
         sections.insert(0, findings_section(findings))
     page = render_page(
@@ -100,7 +102,6 @@ def _write_tables(directory: Path, table_list: list[tables.Table]) -> None:
 
 
 def _sections(
-    results_dir: str | Path,
     grid: Mapping[str, Mapping[str, StudySummary]],
     table_list: list[tables.Table],
 ) -> list[Section]:
@@ -150,7 +151,7 @@ def _sections(
         sections.append(_task_section(task, row, colours))
     sections.append(_noise_section(every, colours))
     sections.append(_profile_section(grid, colours))
-    sections.append(_importance_section(results_dir, every))
+    sections.append(_importance_section(every))
     sections.append(_tunability_section(grid, colours))
     sections.append(_provenance_section(every))
     return sections
@@ -289,17 +290,18 @@ def _profile_section(
     )
 
 
-def _importance_section(results_dir: str | Path, every: list[StudySummary]) -> Section:
+def _importance_section(every: list[StudySummary]) -> Section:
     values: dict[str, pd.Series] = {}
     notes = []
-    storages: dict[str, object] = {}
     for s in every:
-        try:
-            study = open_storage_study(results_dir, s.study, storages)
-            importance = metrics.hyperparameter_importance(study)
+        table = s.study.importance
+        found = table.dropna(subset=["parameter"]) if "parameter" in table else table.iloc[:0]
+        if len(found):
+            importance = found.set_index("parameter")["importance"].astype(float)
             values[s.study.name] = importance.rename(index=lambda p, d=s.study: param_label(d, p))
-        except ValueError as error:
-            notes.append(f"{s.study.name}: no importance ({error}).")
+        else:
+            note = next(iter(table.get("note", pd.Series(dtype=str)).dropna()), "none exported")
+            notes.append(f"{s.study.name}: no importance ({note}).")
     chart = figures.importance_bars(values)
     return Section(
         "importance",

@@ -1,8 +1,7 @@
 """Read stored studies back from a results directory: runs, curves, config and environment.
 
-Reads only what ``bench.sweep.export.export_study`` writes (``<results_dir>/<study>/``), plus the
-Optuna storage for hyperparameter importance. A study name may hold ``/``, so studies are found
-wherever a ``runs.parquet`` lies below the results directory.
+Reads only what ``bench.sweep.export.export_study`` writes: one directory per study right below
+the results directory, named by ``bench.names`` (a name holding ``/`` is still one directory).
 """
 
 from __future__ import annotations
@@ -16,12 +15,10 @@ from typing import Any
 
 import pandas as pd
 
-from bench.results import CURVES_FILE, RULE_FILE, RUNS_FILE, empty_curves
+from bench.names import dir_name, name_dir
+from bench.results import CURVES_FILE, IMPORTANCE_FILE, RULE_FILE, RUNS_FILE, empty_curves
 
-__all__ = ["ReportError", "StudyData", "find_studies", "load_studies", "open_storage_study"]
-
-#: Directories below a results directory that never hold studies.
-_SKIP = (".multirun", "benchmarks")
+__all__ = ["ReportError", "StudyData", "find_studies", "load_studies"]
 
 
 class ReportError(ValueError):
@@ -41,6 +38,8 @@ class StudyData:
     path: Path
     runs: pd.DataFrame
     curves: pd.DataFrame
+    #: ``importance.parquet``: the searched hyperparameters' importance, or a note why none.
+    importance: pd.DataFrame = field(default_factory=pd.DataFrame)
     config: dict[str, Any] = field(default_factory=dict)
     environment: dict[str, Any] = field(default_factory=dict)
     confirm: pd.DataFrame = field(default_factory=pd.DataFrame)
@@ -130,12 +129,8 @@ def find_studies(results_dir: str | Path) -> list[str]:
     root = Path(results_dir)
     if not root.is_dir():
         return []
-    names = []
-    for runs in root.rglob(RUNS_FILE):
-        relative = runs.parent.relative_to(root)
-        if relative.parts and relative.parts[0] not in _SKIP:
-            names.append(relative.as_posix())
-    return sorted(names)
+    names = (dir_name(runs.parent.name) for runs in root.glob(f"*/{RUNS_FILE}"))
+    return sorted(name for name in names if name is not None)
 
 
 def load_studies(results_dir: str | Path, names: Sequence[str] | None = None) -> list[StudyData]:
@@ -157,7 +152,7 @@ def load_studies(results_dir: str | Path, names: Sequence[str] | None = None) ->
 
 
 def _load(root: Path, name: str) -> StudyData:
-    path = root / name
+    path = name_dir(root, name)
     runs = pd.read_parquet(path / RUNS_FILE)
     curves_path = path / CURVES_FILE
     curves = pd.read_parquet(curves_path) if curves_path.exists() else pd.DataFrame()
@@ -165,6 +160,12 @@ def _load(root: Path, name: str) -> StudyData:
         curves = empty_curves()
     if "status" not in runs:
         runs = runs.assign(status=pd.Series(dtype="str"))
+    importance_path = path / IMPORTANCE_FILE
+    if importance_path.exists():
+        importance = pd.read_parquet(importance_path)
+    else:
+        note = f"no {IMPORTANCE_FILE} (exported by an older bench: re-run the sweep to add it)"
+        importance = pd.DataFrame({"study": [name], "parameter": [None], "note": [note]})
     confirming = (runs["phase"] == "confirm") if "phase" in runs else pd.Series(False, runs.index)
     confirm = runs[confirming]
     rerun = curves["trial"].isin(confirm["trial"].unique())
@@ -173,6 +174,7 @@ def _load(root: Path, name: str) -> StudyData:
         path=path,
         runs=runs[~confirming],
         curves=curves[~rerun],
+        importance=importance,
         config=_json(path / "config.json"),
         environment=_json(path / "environment.json"),
         confirm=confirm,
@@ -186,31 +188,3 @@ def _json(path: Path) -> dict[str, Any]:
         return json.loads(path.read_text())
     except (OSError, ValueError):
         return {}
-
-
-def open_storage_study(
-    results_dir: str | Path, study: StudyData, storages: dict[str, Any] | None = None
-) -> Any:
-    """The study in its Optuna storage, read-only by intent; raises ``ValueError`` with a reason.
-
-    The storage is the study's ``storage.url``, else ``<results_dir>/bench.db`` (the default
-    SQLite file, looked up next to the exports rather than where the sweep ran). ``storages``
-    caches opened storages by URL across calls.
-    """
-    storage = study.config.get("storage") or {}
-    url = storage.get("url")
-    if not url:
-        db = Path(results_dir) / "bench.db"
-        if not db.is_file():
-            raise ValueError(f"no Optuna storage at {db}")
-        url = f"sqlite:///{db.resolve()}"
-    import optuna  # here: only importance needs the storage
-
-    storages = {} if storages is None else storages
-    try:
-        if url not in storages:
-            storages[url] = optuna.storages.RDBStorage(url)
-        return optuna.load_study(study_name=study.name, storage=storages[url])
-    except Exception as error:  # noqa: BLE001 - storages raise many kinds
-        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise ValueError(f"storage cannot be read: {reason}") from None

@@ -18,15 +18,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
 
 from bench.results import FINISHED
-
-if TYPE_CHECKING:
-    import optuna
 
 __all__ = [
     "Onset",
@@ -43,7 +40,6 @@ __all__ = [
     "escaped",
     "ert_interval",
     "expected_best_after_k",
-    "hyperparameter_importance",
     "in_range",
     "late_basin_share",
     "log_bins",
@@ -503,46 +499,6 @@ def late_basin_share(runs: pd.DataFrame) -> float:
     if "late_basin_share" not in candidates or candidates.empty:
         return math.nan
     return float(candidates["late_basin_share"].astype(float).mean())
-
-
-# --- hyperparameter importance ---------------------------------------------------------------
-
-
-def hyperparameter_importance(study: optuna.Study, evaluator: str = "ped-anova") -> pd.Series:
-    """Optuna's importance of each searched hyperparameter in a study (sums to 1).
-
-    ``evaluator``: ``ped-anova`` (Watanabe et al. 2023: what matters to land in the top
-    quantile) or ``fanova`` (Hutter et al. 2014, seeded). Raises ``ValueError`` with a reason
-    where the study cannot support it (too few complete trials, one parameter value, ...).
-    """
-    import optuna  # here: the rest of the report runs without Optuna's start-up cost
-    from optuna.importance import (
-        FanovaImportanceEvaluator,
-        PedAnovaImportanceEvaluator,
-        get_param_importances,
-    )
-
-    # Confirmation runs (no parameters) re-run a best configuration: they explored nothing.
-    complete = [
-        t
-        for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
-        if t.value is not None and math.isfinite(t.value) and t.params
-    ]
-    if len(complete) < 4:
-        raise ValueError(f"{len(complete)} complete trials with a finite objective; need 4")
-    params = sorted(set.intersection(*(set(t.params) for t in complete)))
-    if evaluator == "fanova":
-        chosen = FanovaImportanceEvaluator(seed=0)
-    else:
-        chosen = PedAnovaImportanceEvaluator()
-    try:
-        values = get_param_importances(study, evaluator=chosen, params=params, normalize=True)
-    except (ValueError, RuntimeError, ZeroDivisionError) as error:
-        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
-        raise ValueError(reason) from None
-    if not values:
-        raise ValueError("no parameter varies across the complete trials")
-    return pd.Series({k: float(v) for k, v in values.items()}, name="importance")
 
 
 # --- performance profiles --------------------------------------------------------------------

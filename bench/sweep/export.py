@@ -6,6 +6,8 @@ import json
 import os
 import platform
 import subprocess
+import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -14,8 +16,10 @@ import pandas as pd
 import torch
 
 from bench.config import ConfigError
+from bench.names import name_dir
 from bench.optim import rule_class
-from bench.results import CURVES_FILE, RULE_FILE, RUNS_FILE
+from bench.results import CURVES_FILE, IMPORTANCE_FILE, RULE_FILE, RUNS_FILE
+from bench.sweep.importance import importance_frame
 from bench.sweep.storage import mask_url
 from bench.sweep.study import curves_frame, runs_frame
 
@@ -32,11 +36,20 @@ def check_writable(directory: str | Path, key: str = "results_dir") -> None:
         )
     if not os.access(existing, os.W_OK | os.X_OK):
         raise ConfigError(f"{key}={str(directory)!r} is not writable")
+    # os.access answers yes to root almost anywhere (/proc included): try, and leave nothing.
+    try:
+        tempfile.TemporaryDirectory(dir=existing, prefix=".bench-probe-").cleanup()
+    except OSError as error:
+        raise ConfigError(f"{key}={str(directory)!r} is not writable: {error.strerror}") from None
 
 
 def study_dir(results_dir: str | Path, study: str) -> Path:
-    """``results_dir/study``, created; refused with one line where it cannot be written."""
-    path = Path(results_dir) / study
+    """``results_dir/<study as a directory name>``, created; refused with one line where it
+    cannot be written. Whatever the name holds, the directory is right below ``results_dir``."""
+    try:
+        path = name_dir(results_dir, study)
+    except ValueError as error:
+        raise ConfigError(str(error)) from None
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as error:
@@ -77,21 +90,37 @@ def environment(device: torch.device) -> dict[str, Any]:
 def export_study(
     study: optuna.Study, directory: Path, config: dict[str, Any], env: dict[str, Any]
 ) -> pd.DataFrame:
-    """Write the study's ``runs.parquet`` and ``curves.parquet``, with config and environment.
+    """Write the study's ``runs.parquet``, ``curves.parquet`` and ``importance.parquet``, with
+    config and environment.
 
     The storage is the source of truth: these files are derived from it, and rewritten whole.
     Returns the runs table.
     """
     runs = runs_frame(study)
-    runs.to_parquet(directory / RUNS_FILE, index=False)
-    curves_frame(study).to_parquet(directory / CURVES_FILE, index=False)
+    _replace(directory / RUNS_FILE, lambda p: runs.to_parquet(p, index=False))
+    curves = curves_frame(study)
+    _replace(directory / CURVES_FILE, lambda p: curves.to_parquet(p, index=False))
+    importance = importance_frame(study)
+    _replace(directory / IMPORTANCE_FILE, lambda p: importance.to_parquet(p, index=False))
     # A storage URL given in the config keeps its password out of the file.
     text = mask_url(json.dumps(config, indent=2, default=str))
-    (directory / "config.json").write_text(text + "\n")
-    (directory / "environment.json").write_text(json.dumps(env, indent=2) + "\n")
-    rule = rule_class(config["optimizer"]["name"]).describe()
-    (directory / RULE_FILE).write_text(json.dumps(rule, indent=2, ensure_ascii=False) + "\n")
+    _replace(directory / "config.json", lambda p: p.write_text(text + "\n"))
+    _replace(
+        directory / "environment.json", lambda p: p.write_text(json.dumps(env, indent=2) + "\n")
+    )
+    rule = json.dumps(
+        rule_class(config["optimizer"]["name"]).describe(), indent=2, ensure_ascii=False
+    )
+    _replace(directory / RULE_FILE, lambda p: p.write_text(rule + "\n"))
     return runs
+
+
+def _replace(path: Path, write: Callable[[Path], object]) -> None:
+    """Write ``path`` through a temporary file beside it: a process killed mid-export leaves
+    the previous file whole (and a reader never sees half of one)."""
+    partial = path.with_name(f".{path.name}.{os.getpid()}")
+    write(partial)
+    os.replace(partial, path)
 
 
 def summarize(runs: pd.DataFrame) -> str:

@@ -39,6 +39,10 @@ def validate_sweep(cfg: DictConfig) -> None:
         raise ConfigError(
             f"sweep.batch_size={sweep.batch_size} is invalid; allowed: an integer >= 1"
         )
+    if sweep.seed is not None and not 0 <= sweep.seed < 2**32:
+        raise ConfigError(
+            f"sweep.seed={sweep.seed} is invalid; allowed: 0 <= seed < 2**32, or null"
+        )
     if sweep.confirm_seeds is not None and sweep.confirm_seeds < 0:
         raise ConfigError(
             f"sweep.confirm_seeds={sweep.confirm_seeds} is invalid; allowed: an integer >= 0 "

@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from bench.report.load import ReportError, find_studies, load_studies, open_storage_study
+from bench.report.load import ReportError, find_studies, load_studies
 
 
 def test_every_exported_study_is_found_even_with_a_slash_in_its_name(
@@ -16,7 +16,7 @@ def test_every_exported_study_is_found_even_with_a_slash_in_its_name(
     names = find_studies(sweep_results)
     assert names == sorted(
         [
-            xss,  # its "/" makes its export directory a nested one
+            xss,  # its "/" is encoded: one directory right below results_dir
             "adam-double_well",
             "adam-double_well-noisy",
             "adam-rosenbrock",
@@ -50,16 +50,9 @@ def test_an_empty_or_missing_results_directory_has_no_studies(tmp_path: Path) ->
     assert load_studies(tmp_path) == []
 
 
-def test_multirun_bookkeeping_is_not_a_study(tmp_path: Path) -> None:
-    hidden = tmp_path / ".multirun" / "x"
+@pytest.mark.parametrize("directory", [".multirun/x", ".multirun", "a/b", "nested/a/b"])
+def test_only_directories_a_study_name_maps_to_hold_studies(tmp_path: Path, directory) -> None:
+    hidden = tmp_path / directory
     hidden.mkdir(parents=True)
     pd.DataFrame({"study": ["x"], "status": ["complete"]}).to_parquet(hidden / "runs.parquet")
     assert find_studies(tmp_path) == []
-
-
-def test_the_storage_study_is_opened_next_to_the_exports(sweep_results: Path) -> None:
-    (study,) = load_studies(sweep_results, ["sgd-rosenbrock"])
-    stored = open_storage_study(sweep_results, study)
-    assert stored.study_name == "sgd-rosenbrock"
-    with pytest.raises(ValueError, match="no Optuna storage"):
-        open_storage_study(sweep_results / "elsewhere", study)

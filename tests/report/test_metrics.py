@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import optuna
 import pandas as pd
 import pytest
 
@@ -265,27 +264,6 @@ def test_escape_is_the_first_passage_with_the_late_share_beside_it() -> None:
     rate = metrics.escape_rate(runs)
     assert (rate.k, rate.n) == (2, 4)  # the first two got in; the diverged one ended nowhere
     assert metrics.late_basin_share(runs) == pytest.approx((0.3 + 0.9 + 0.0 + 0.0) / 4)
-
-
-# --- hyperparameter importance ---------------------------------------------------------------
-
-
-def _importance_study(n: int) -> optuna.Study:
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
-    study.optimize(lambda t: t.suggest_float("x", 0, 1) ** 2 + 0 * t.suggest_float("y", 0, 1), n)
-    return study
-
-
-def test_importance_ranks_the_parameter_that_matters() -> None:
-    values = metrics.hyperparameter_importance(_importance_study(40))
-    assert values.sum() == pytest.approx(1.0)
-    assert values["x"] > values["y"]
-
-
-def test_importance_refuses_too_few_trials_with_a_reason() -> None:
-    with pytest.raises(ValueError, match="complete trials"):
-        metrics.hyperparameter_importance(_importance_study(2))
 
 
 # --- performance profiles --------------------------------------------------------------------

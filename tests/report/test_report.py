@@ -19,9 +19,16 @@ from bench.sweep import run_sweep
 
 def test_the_signature_is_the_one_the_cli_wires() -> None:
     signature = inspect.signature(build_report)
-    assert list(signature.parameters) == ["results_dir", "reports_dir", "name", "studies"]
+    assert list(signature.parameters) == [
+        "results_dir",
+        "reports_dir",
+        "name",
+        "studies",
+        "experiment",
+    ]
     assert signature.parameters["name"].default == "default"
     assert signature.parameters["studies"].default is None
+    assert signature.parameters["experiment"].default is None
 
 
 def test_writes_the_page_and_both_table_formats(report: Path) -> None:
@@ -54,8 +61,18 @@ def test_refusals_are_one_line(sweep_results: Path, tmp_path: Path) -> None:
         build_report(sweep_results, tmp_path, studies=["nope"])
     with pytest.raises(ReportError, match="no studies in results_dir"):
         build_report(tmp_path / "empty", tmp_path)
-    with pytest.raises(ReportError, match="plain directory name"):
-        build_report(sweep_results, tmp_path, name="../x")
+    with pytest.raises(ReportError, match="report.name='' is invalid"):
+        build_report(sweep_results, tmp_path, name="")
+
+
+@pytest.mark.parametrize("name", ["../x", "/tmp/x", "<script>alert(1)</script>adam", ".."])
+def test_a_report_name_is_one_directory_below_reports_dir(
+    sweep_results: Path, tmp_path: Path, name: str
+) -> None:
+    reports = tmp_path / "reports"
+    path = build_report(sweep_results, reports, name=name, studies=["sgd-double_well"])
+    assert path.parent.parent == reports and path.name == "index.html"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["reports"]
 
 
 def test_cli_prints_the_path(
@@ -105,16 +122,17 @@ def test_the_report_reads_files_only(sweep_results: Path, tmp_path: Path) -> Non
     code = (
         "import sys\n"
         "from bench.report import build_report\n"
-        f"build_report({str(sweep_results)!r}, {str(tmp_path)!r}, 'x', ['sgd-double_well'])\n"
-        "print(sorted(m for m in sys.modules if m.startswith(('bench.', 'torch'))))\n"
+        f"build_report({str(sweep_results)!r}, {str(tmp_path)!r}, 'x')\n"
+        "print(sorted(m for m in sys.modules if m.startswith(('bench', 'torch', 'optuna'))))\n"
     )
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
     )
     loaded = ast.literal_eval(result.stdout.strip().splitlines()[-1])
-    # The report package and the results contract it shares with the export; no engine, rules,
-    # tasks, sweep or torch.
-    assert loaded and all(m.startswith("bench.report") or m == "bench.results" for m in loaded)
+    # The report package, the results contract it shares with the export and the names of its
+    # directories; no engine, rules, tasks, sweep, Optuna or torch.
+    allowed = ("bench.report", "bench.results", "bench.names")
+    assert loaded and all(m == "bench" or m.startswith(allowed) for m in loaded), loaded
 
 
 def test_an_ert_beyond_the_budget_is_flagged_as_extrapolated_in_the_profile() -> None:

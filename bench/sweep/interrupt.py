@@ -1,0 +1,41 @@
+"""Ctrl-C during a run: the trials this process was running are failed at once, so that other
+workers and the next run see them as failed (and retry them) instead of waiting on them."""
+
+from __future__ import annotations
+
+import contextlib
+
+import optuna
+from omegaconf import DictConfig
+from optuna.trial import TrialState
+
+from bench.config import is_sweep
+from bench.sweep.storage import open_storage
+from bench.sweep.study import worker_id
+
+__all__ = ["fail_own_trials"]
+
+
+def _study_name(cfg: DictConfig) -> str:
+    """The study the command runs: ``study_name``, else the sweep's or the single run's default."""
+    if cfg.study_name:
+        return cfg.study_name
+    if is_sweep(cfg):
+        return f"{cfg.sweep.name}-{cfg.task.name}"
+    return f"single-{cfg.optimizer.name}-{cfg.task.name}"
+
+
+def fail_own_trials(cfg: DictConfig) -> int:
+    """Mark this process's running trials of the command's study failed; return how many."""
+    storage = open_storage(cfg.storage, cfg.results_dir)
+    try:
+        study = optuna.load_study(study_name=_study_name(cfg), storage=storage)
+    except KeyError:  # interrupted before the study was created
+        return 0
+    me, failed = worker_id(), 0
+    for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        if trial.user_attrs.get("worker") == me:
+            with contextlib.suppress(optuna.exceptions.UpdateFinishedTrialError):
+                storage.set_trial_state_values(trial._trial_id, state=TrialState.FAIL)
+                failed += 1
+    return failed
