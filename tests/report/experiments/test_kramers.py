@@ -37,7 +37,7 @@ def _study(sigma: float, times: np.ndarray, steps: int) -> StudyData:
         "optimizer": {"name": "sgd", "lr": LR, "momentum": 0.0},
         "steps": steps,
     }
-    return StudyData(f"kramers-noise{sigma:.2f}", Path("."), runs, pd.DataFrame(), config)
+    return StudyData(f"kramers-noise{sigma:.2f}", Path("."), runs, pd.DataFrame(), config=config)
 
 
 def _studies(slope: float, prefactor: float, runs: int, seed: int = 0) -> list[StudyData]:

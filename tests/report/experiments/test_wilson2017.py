@@ -31,7 +31,7 @@ def _study(rule: str, test_error: np.ndarray, negative: np.ndarray, loss: float)
         }
     )
     config = {"task": {"name": "wilson_separable"}, "optimizer": {"name": rule}}
-    return StudyData(f"wilson2017-{rule}", Path("."), runs, pd.DataFrame(), config)
+    return StudyData(f"wilson2017-{rule}", Path("."), runs, pd.DataFrame(), config=config)
 
 
 def _studies(gd_error: np.ndarray, adaptive_error: np.ndarray, loss: float = 0.0) -> list:
