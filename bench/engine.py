@@ -151,10 +151,6 @@ def run(
     ``config.chunk_size`` members run one after another; a chunk whose members are all stopped
     (diverged or pruned) ends early.
     """
-    # A converged run's gradients and second moments decay into subnormal numbers, which cost
-    # the CPU up to 100x per operation (Adam on wilson_separable: 10x slower in all); flushing
-    # them to zero changes no value above 1e-308 (float64) or 1e-38 (float32).
-    torch.set_flush_denormal(True)
     seeds = torch.as_tensor(seeds, dtype=torch.int64).reshape(-1)
     if len(seeds) != rule.size:
         raise ValueError(f"{len(seeds)} seeds for a population of {rule.size}")

@@ -116,7 +116,14 @@ def test_paper_experiment_is_a_multirun_of_both_sweeps_with_one_report() -> None
     [["hydra/launcher=joblib", "hydra.launcher.n_jobs=2"], ["hydra/launcher=submitit_local"]],
 )
 def test_multirun_launchers_run_each_sweep_as_its_own_job(tmp_path: Path, launcher) -> None:
-    args = ("--multirun", "+sweep=adam,sgd", "task=quadratic", "sweep.n_trials=3", "steps=20")
+    args = (
+        "--multirun",
+        "+sweep=adam,sgd",
+        "task=quadratic",
+        "sweep.n_trials=3",
+        "sweep.confirm_seeds=0",
+        "steps=20",
+    )
     done = _bench(*args, *launcher, "auto_report=false", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     for study in ("adam-quadratic", "sgd-quadratic"):

@@ -22,6 +22,8 @@ NAME = "faults"
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
 ARGS = (
     "+sweep=adam",
+    # The search's trials only: confirmation runs are tested in test_sweep.py.
+    "sweep.confirm_seeds=0",
     "task=quadratic",
     f"study_name={NAME}",
     "steps=300",
@@ -61,7 +63,12 @@ def _load(target: object) -> optuna.Study:
 
 def _finished(study: optuna.Study) -> dict[int, tuple]:
     return {
-        t.number: (t.state, t.value, tuple(sorted(t.params.items())), str(t.user_attrs["runs"]))
+        t.number: (
+            t.state,
+            t.value,
+            tuple(sorted(t.params.items())),
+            str(sorted(t.user_attrs.items())),
+        )
         for t in study.get_trials(deepcopy=False, states=FINISHED)
     }
 

@@ -12,7 +12,14 @@ from processes import bench_process
 from bench.sweep import run_sweep
 from bench.sweep.storage import open_storage
 
-ARGS = ("+sweep=adam", "task=quadratic", "storage=journal", "study_name=torn", "steps=20")
+ARGS = (
+    "+sweep=adam",
+    "task=quadratic",
+    "storage=journal",
+    "study_name=torn",
+    "sweep.confirm_seeds=0",
+    "steps=20",
+)
 
 
 @pytest.fixture(scope="module")

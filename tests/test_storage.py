@@ -32,6 +32,7 @@ def _kill_one_worker_mid_population(tmp_path: Path, storage: list[str], env: dic
         "steps=3000",
         "seeds=2",
         "sweep.n_trials=24",
+        "sweep.confirm_seeds=0",
         "sweep.batch_size=3",
         "sweep.sampler=random",
         "progress=false",
@@ -168,6 +169,7 @@ def test_a_postgres_restart_mid_sweep_loses_nothing(tmp_path: Path, postgres_ser
         "task=rosenbrock",
         "steps=2000",
         "sweep.n_trials=16",
+        "sweep.confirm_seeds=0",
         "sweep.batch_size=2",
         "progress=false",
         "auto_report=false",
@@ -232,6 +234,7 @@ def test_workers_sharing_a_study_repeat_no_configuration(tmp_path: Path, sampler
         f"sweep.sampler={sampler}",
         "sweep.grid_points=4",
         "sweep.n_trials=16",
+        "sweep.confirm_seeds=0",
         "sweep.batch_size=1",
         "steps=20000",  # slow enough that every worker is up before the study is done
         "progress=false",

@@ -240,7 +240,7 @@ def test_a_study_resumed_with_another_setup_is_refused(small_config) -> None:
 @pytest.mark.parametrize(
     ("args", "expected"),
     [
-        (["+sweep=lion"], "sweep='lion' is unknown; allowed: adam, sgd"),
+        (["+sweep=nosuch"], "sweep='nosuch' is unknown; allowed: adagrad, adam, adamax"),
         (
             ["+sweep=adam", "sweep.space.lr.low=2", "sweep.space.lr.high=1"],
             "sweep.space.lr: low=2.0 > high=1.0; allowed: low <= high",
