@@ -86,8 +86,21 @@ def _check(cfg: DictConfig) -> None:
     check_writable(cfg.results_dir)
     if is_sweep(cfg):
         validate_sweep(cfg)
-    if not is_report(cfg):
+    if is_report(cfg):
+        studies = cfg.report.studies
+        _check_studies(cfg.results_dir, None if studies is None else list(studies))
+    else:
         check_storage(cfg.storage, cfg.results_dir)
+
+
+def _check_studies(results_dir: str, studies: list[str] | None) -> None:
+    """Refuse a report over studies that are not there, before Hydra writes anything."""
+    from bench.report.load import check_studies
+
+    try:
+        check_studies(results_dir, studies)
+    except ValueError as error:
+        raise ConfigError(str(error)) from None
 
 
 def _parse(overrides: list[str]) -> list[Override]:

@@ -221,7 +221,16 @@ def _require(ok: bool, key: str, value: Any, allowed: str) -> None:
 def validate(cfg: DictConfig) -> None:
     """Refuse a bad configuration with one line naming the key and the allowed values."""
     _require(cfg.steps >= 1, "steps", cfg.steps, "an integer >= 1")
-    _require(cfg.seeds >= 1, "seeds", cfg.seeds, "an integer >= 1")
+    # Seeds are int64 tensors on the device (with room for the confirmation seeds after them).
+    _require(
+        0 <= cfg.seed_offset < 2**62, "seed_offset", cfg.seed_offset, "0 <= seed_offset < 2**62"
+    )
+    _require(
+        1 <= cfg.seeds <= 2**62 - cfg.seed_offset,
+        "seeds",
+        cfg.seeds,
+        "an integer >= 1 with seed_offset + seeds <= 2**62",
+    )
     _require(cfg.dtype in DTYPES, "dtype", cfg.dtype, ", ".join(DTYPES))
     _require(cfg.n_records >= 2, "n_records", cfg.n_records, "an integer >= 2")
     _require(cfg.divergence_factor > 0, "divergence_factor", cfg.divergence_factor, "> 0")

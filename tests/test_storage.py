@@ -225,7 +225,7 @@ def test_a_full_results_directory_is_one_line(tmp_path: Path) -> None:
     assert len(lines) == 1 and "full" in lines[0], err
 
 
-@pytest.mark.parametrize("sampler", ["grid", "qmc"])
+@pytest.mark.parametrize("sampler", ["grid", pytest.param("qmc", marks=pytest.mark.slow)])
 def test_workers_sharing_a_study_repeat_no_configuration(tmp_path: Path, sampler: str) -> None:
     args = (
         "+sweep=sgd",
@@ -236,7 +236,7 @@ def test_workers_sharing_a_study_repeat_no_configuration(tmp_path: Path, sampler
         "sweep.n_trials=16",
         "sweep.confirm_seeds=0",
         "sweep.batch_size=1",
-        "steps=20000",  # slow enough that every worker is up before the study is done
+        "steps=8000",  # slow enough that every worker is up before the study is done
         "progress=false",
         "auto_report=false",
     )

@@ -25,10 +25,15 @@ class Range:
     low_open: bool = False
     high_open: bool = False
 
+    def holds(self, x: float | Tensor) -> bool | Tensor:
+        """Whether ``x`` (elementwise, for a tensor) is inside; an infinite end is never a value
+        (lr=inf is out), and NaN is in no range."""
+        above = x > self.low if self.low_open or self.low == -math.inf else x >= self.low
+        below = x < self.high if self.high_open or self.high == math.inf else x <= self.high
+        return above & below
+
     def __contains__(self, x: float) -> bool:
-        above = x > self.low if self.low_open else x >= self.low
-        below = x < self.high if self.high_open else x <= self.high
-        return above and below
+        return bool(self.holds(x))
 
     def one_minus(self) -> Range:
         """The range of 1 - h for h in this range."""
@@ -128,9 +133,7 @@ def _broadcast(name: str, tensor: Tensor, size: int) -> Tensor:
 
 def check_range(name: str, values: Tensor, allowed: Range) -> None:
     """Raise ``ValueError`` naming the first value outside ``allowed``."""
-    above = values > allowed.low if allowed.low_open else values >= allowed.low
-    below = values < allowed.high if allowed.high_open else values <= allowed.high
-    inside = above & below  # NaN is in no range
+    inside = allowed.holds(values)
     if not bool(inside.all()):
         index = int((~inside).nonzero()[0])
         member = f" (member {index})" if len(values) > 1 else ""

@@ -44,9 +44,6 @@ def build_report(
     except ValueError as error:
         raise ReportError(str(error)) from None
     loaded = load_studies(results_dir, studies)
-    if not loaded:
-        raise ReportError(f"no studies in results_dir={str(results_dir)!r}; run a sweep first")
-
     findings = analyse(experiment, loaded) if experiment else None
     context = Context.of(loaded)
     _write_tables(out / "tables", context.tables)

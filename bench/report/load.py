@@ -18,7 +18,7 @@ import pandas as pd
 from bench.names import dir_name, name_dir
 from bench.results import CURVES_FILE, IMPORTANCE_FILE, RULE_FILE, RUNS_FILE, empty_curves
 
-__all__ = ["ReportError", "StudyData", "find_studies", "load_studies"]
+__all__ = ["ReportError", "StudyData", "check_studies", "find_studies", "load_studies"]
 
 
 class ReportError(ValueError):
@@ -133,22 +133,32 @@ def find_studies(results_dir: str | Path) -> list[str]:
     return sorted(name for name in names if name is not None)
 
 
-def load_studies(results_dir: str | Path, names: Sequence[str] | None = None) -> list[StudyData]:
-    """Load the named studies (all when ``names`` is None), in the order given or sorted.
+def check_studies(results_dir: str | Path, names: Sequence[str] | None = None) -> list[str]:
+    """The studies a report would load (all when ``names`` is None), without repeats.
 
-    Raises ``ReportError`` naming the unknown studies and those available.
+    Raises ``ReportError`` naming the unknown studies and those available, or saying that
+    ``results_dir`` holds none.
     """
-    root = Path(results_dir)
-    available = find_studies(root)
+    available = find_studies(results_dir)
     if names is None:
         names = available
     missing = [n for n in names if n not in available]
     if missing:
         raise ReportError(
-            f"studies {', '.join(map(repr, missing))} not found in {str(root)!r}; "
+            f"studies {', '.join(map(repr, missing))} not found in {str(results_dir)!r}; "
             f"allowed: {', '.join(available) or '(none: run a sweep first)'}"
         )
-    return [_load(root, name) for name in dict.fromkeys(names)]
+    if not names:
+        raise ReportError(f"no studies in results_dir={str(results_dir)!r}; run a sweep first")
+    return list(dict.fromkeys(names))
+
+
+def load_studies(results_dir: str | Path, names: Sequence[str] | None = None) -> list[StudyData]:
+    """Load the named studies (all when ``names`` is None), in the order given or sorted.
+
+    Raises ``ReportError`` as ``check_studies`` does.
+    """
+    return [_load(Path(results_dir), name) for name in check_studies(results_dir, names)]
 
 
 def _load(root: Path, name: str) -> StudyData:

@@ -178,7 +178,12 @@ def run_sweep(cfg: DictConfig) -> optuna.Study:
         )
 
     seconds = time.perf_counter() - started
-    timing = {"seconds": seconds, "engine_seconds": engine_seconds}
+    sampling_seconds = mirror.sampling_seconds
+    timing = {
+        "seconds": seconds,
+        "engine_seconds": engine_seconds,
+        "sampling_seconds": sampling_seconds,
+    }
     study.set_user_attr("last_session", timing)
     export_study(
         study, directory, OmegaConf.to_container(cfg, resolve=True), environment(task.device)
@@ -207,10 +212,11 @@ def run_sweep(cfg: DictConfig) -> optuna.Study:
                 f"{confirmed.number}: {sweep.aggregate} {sweep.objective} {confirmed.value:.6g}"
             )
     if engine_seconds > 0:  # some trial ran in this session
-        other = seconds - engine_seconds
+        storage_seconds = seconds - engine_seconds - sampling_seconds
         print(
-            f"time {seconds:.1f} s: engine {engine_seconds:.1f} s, Optuna sampling and storage "
-            f"{other:.1f} s ({100 * other / seconds:.0f} %)"
+            f"time {seconds:.1f} s: engine {engine_seconds:.1f} s, {sweep.sampler} sampling "
+            f"{sampling_seconds:.1f} s, storage {storage_seconds:.1f} s "
+            f"({1000 * storage_seconds / max(1, mirror.told):.1f} ms per trial)"
         )
     print(f"runs in {directory}/")
     return study

@@ -10,7 +10,9 @@ SQLite costs 10 to 20 ms per trial, against memory well under 1 ms.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -51,6 +53,10 @@ class SamplingMirror:
         )
         #: Configurations of dead workers' trials to run again: (failed trial number, params).
         self.retries: list[tuple[int, dict[str, Any]]] = []
+        #: Seconds spent in the sampler and pruner (in memory), apart from the storage's.
+        self.sampling_seconds = 0.0
+        #: Trials finished through this mirror.
+        self.told = 0
         self._mirrored: set[int] = set()  # stored trial ids
         self.sync()
 
@@ -62,7 +68,8 @@ class SamplingMirror:
             if trial._trial_id not in self._mirrored and not is_confirm(trial)
         ]
         self._mirrored.update(trial._trial_id for trial in new)
-        self.memory.add_trials([_for_sampler(trial) for trial in new])
+        with self._sampling():
+            self.memory.add_trials([_for_sampler(trial) for trial in new])
 
     def ask(self, distributions: Mapping[str, BaseDistribution], count: int) -> list[Asked]:
         """Sample ``count`` trials (retries first) and create each in the storage, owned."""
@@ -73,8 +80,10 @@ class SamplingMirror:
             if self.retries:
                 retry_of, params = self.retries.pop(0)
                 user_attrs["retry_of"] = retry_of
-                self.memory.enqueue_trial(params, skip_if_exists=False)
-            twin = self.memory.ask(dict(distributions))
+                with self._sampling():
+                    self.memory.enqueue_trial(params, skip_if_exists=False)
+            with self._sampling():
+                twin = self.memory.ask(dict(distributions))
             template = FrozenTrial(
                 number=-1,
                 state=TrialState.RUNNING,
@@ -127,14 +136,17 @@ class SamplingMirror:
         if pruned:
             storage.set_trial_state_values(trial.trial_id, state=TrialState.PRUNED)
             if trial.twin is not None:
-                self.memory.tell(trial.twin, state=TrialState.PRUNED)
+                with self._sampling():
+                    self.memory.tell(trial.twin, state=TrialState.PRUNED)
         else:
             storage.set_trial_state_values(
                 trial.trial_id, state=TrialState.COMPLETE, values=[value]
             )
             if trial.twin is not None:
-                self.memory.tell(trial.twin, value)
+                with self._sampling():
+                    self.memory.tell(trial.twin, value)
         self._mirrored.add(trial.trial_id)
+        self.told += 1
 
     def abandon(self, trial: Asked) -> None:
         """Fail a trial asked beyond the study's total (another worker asked the same slot)."""
@@ -143,6 +155,14 @@ class SamplingMirror:
         storage.set_trial_state_values(trial.trial_id, state=TrialState.FAIL)
         self.memory.tell(trial.twin, state=TrialState.FAIL)
         self._mirrored.add(trial.trial_id)
+
+    @contextmanager
+    def _sampling(self) -> Iterator[None]:
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.sampling_seconds += time.perf_counter() - started
 
     def add_retries(self, retries: list[tuple[int, dict[str, Any]]]) -> None:
         """Queue configurations to run again, each failed trial once."""
