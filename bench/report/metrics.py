@@ -372,21 +372,19 @@ def seed_spread(runs: pd.DataFrame, column: str = "final_loss") -> pd.DataFrame:
     One row per trial: n (runs), diverged (runs), mean, std (ddof=1; NaN for one run), iqr.
     """
     finished = runs[runs["status"].isin(FINISHED)]
-    rows = []
-    for trial, group in finished.groupby("trial"):
-        values = group.loc[group["status"] != "diverged", column].to_numpy(float)
-        q75, q25 = np.percentile(values, [75, 25]) if values.size else (math.nan, math.nan)
-        rows.append(
-            {
-                "trial": trial,
-                "n": len(group),
-                "diverged": int((group["status"] == "diverged").sum()),
-                "mean": values.mean() if values.size else math.nan,
-                "std": values.std(ddof=1) if values.size > 1 else math.nan,
-                "iqr": q75 - q25,
-            }
-        )
-    return pd.DataFrame(rows, columns=["trial", "n", "diverged", "mean", "std", "iqr"])
+    diverged = finished["status"] == "diverged"
+    trial = finished["trial"]
+    kept = finished[column].astype(float).where(~diverged).groupby(trial)
+    spread = pd.DataFrame(
+        {
+            "n": trial.groupby(trial).size(),
+            "diverged": diverged.groupby(trial).sum().astype(int),
+            "mean": kept.mean(),
+            "std": kept.std(ddof=1),
+            "iqr": kept.quantile(0.75) - kept.quantile(0.25),
+        }
+    )
+    return spread.rename_axis("trial").reset_index()
 
 
 def expected_best_after_k(

@@ -6,11 +6,6 @@ import math
 
 import optuna
 import pandas as pd
-from optuna.importance import (
-    FanovaImportanceEvaluator,
-    PedAnovaImportanceEvaluator,
-    get_param_importances,
-)
 from optuna.trial import TrialState
 
 from bench.results import IMPORTANCE_COLUMNS
@@ -28,6 +23,13 @@ def hyperparameter_importance(study: optuna.Study, evaluator: str = "ped-anova")
     quantile) or ``fanova`` (Hutter et al. 2014, seeded). Raises ``ValueError`` with a reason
     where the study cannot support it (too few complete trials, one parameter value, ...).
     """
+    # Imported here: optuna.importance imports scikit-learn (1.5 s), which only this needs.
+    from optuna.importance import (
+        FanovaImportanceEvaluator,
+        PedAnovaImportanceEvaluator,
+        get_param_importances,
+    )
+
     # Confirmation runs (no parameters) re-run a best configuration: they explored nothing.
     complete = [
         t
