@@ -9,7 +9,7 @@ import pytest
 from optuna.distributions import FloatDistribution
 from optuna.trial import TrialState
 
-from bench.sweep.mirror import SamplingMirror
+from bench.sweep.mirror import SamplingMirror, Told
 from bench.sweep.study import worker_id
 
 DISTS = {"lr": FloatDistribution(1e-5, 1.0, log=True), "x": FloatDistribution(0.0, 1.0)}
@@ -34,8 +34,7 @@ def test_asked_trials_are_stored_running_owned_and_with_their_parameters(study) 
 def test_told_trials_are_finished_in_the_storage_and_in_memory(study) -> None:
     mirror = SamplingMirror(study, optuna.samplers.RandomSampler(seed=0))
     first, second = mirror.ask(DISTS, 2)
-    mirror.tell(first, 0.5, pruned=False, user_attrs={"runs": [{"seed": 0}]})
-    mirror.tell(second, 9.0, pruned=True, user_attrs={})
+    mirror.tell([Told(first, 0.5, False, {"runs": [{"seed": 0}]}), Told(second, 9.0, True, {})])
     stored = study.get_trials()
     assert [t.state for t in stored] == [TrialState.COMPLETE, TrialState.PRUNED]
     assert stored[0].value == 0.5 and stored[0].user_attrs["runs"] == [{"seed": 0}]

@@ -5,25 +5,27 @@ with its parameters, in one transaction) and finished there with all its runs. T
 copies of the stored trials that finished, its own running trials, and nothing else; it is
 rebuilt from the storage whenever a sweep starts, and synced with other workers' finished trials
 before each batch. The sampler and the pruner work on the mirror: Optuna's ask-and-tell against
-SQLite costs 10 to 20 ms per trial, against memory well under 1 ms.
+SQLite costs 10 to 20 ms per trial, against memory well under 1 ms; the storage is written a
+batch at a time (``bench.sweep.bulk``).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import optuna
 from optuna.distributions import BaseDistribution
 from optuna.trial import FrozenTrial, TrialState
 
+from bench.sweep.bulk import Finished, create_trials, finish_trials, sql_backend
 from bench.sweep.study import is_confirm, worker_id
 
-__all__ = ["Asked", "SamplingMirror"]
+__all__ = ["Asked", "SamplingMirror", "Told"]
 
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
 
@@ -38,6 +40,15 @@ class Asked:
     twin: optuna.Trial | None
 
 
+class Told(NamedTuple):
+    """A trial run to its end: its objective, whether it was pruned, and its attributes."""
+
+    trial: Asked
+    value: float
+    pruned: bool
+    user_attrs: Mapping[str, Any]
+
+
 class SamplingMirror:
     """Ask, prune and tell through memory; create and finish trials in the stored ``study``."""
 
@@ -48,6 +59,8 @@ class SamplingMirror:
         pruner: optuna.pruners.BasePruner | None = None,
     ) -> None:
         self.study = study
+        #: The SQL storage behind the study, written a batch at a time (None: trial by trial).
+        self.sql = sql_backend(study._storage)
         self.memory = optuna.create_study(
             direction="minimize", sampler=sampler, pruner=pruner or optuna.pruners.NopPruner()
         )
@@ -72,9 +85,9 @@ class SamplingMirror:
             self.memory.add_trials([_for_sampler(trial) for trial in new])
 
     def ask(self, distributions: Mapping[str, BaseDistribution], count: int) -> list[Asked]:
-        """Sample ``count`` trials (retries first) and create each in the storage, owned."""
+        """Sample ``count`` trials (retries first) and create them in the storage, owned."""
         worker = worker_id()
-        asked = []
+        twins, templates = [], []
         for _ in range(count):
             user_attrs: dict[str, Any] = {"worker": worker}
             if self.retries:
@@ -84,69 +97,56 @@ class SamplingMirror:
                     self.memory.enqueue_trial(params, skip_if_exists=False)
             with self._sampling():
                 twin = self.memory.ask(dict(distributions))
-            template = FrozenTrial(
-                number=-1,
-                state=TrialState.RUNNING,
-                value=None,
-                datetime_start=datetime.now(),
-                datetime_complete=None,
-                params=twin.params,
-                distributions=twin.distributions,
-                user_attrs=user_attrs,
-                system_attrs=self.memory._storage.get_trial_system_attrs(twin._trial_id),
-                intermediate_values={},
-                trial_id=-1,
+            twins.append(twin)
+            templates.append(
+                _running(
+                    twin.params,
+                    twin.distributions,
+                    user_attrs,
+                    self.memory._storage.get_trial_system_attrs(twin._trial_id),
+                )
             )
-            storage = self.study._storage
-            trial_id = storage.create_new_trial(self.study._study_id, template_trial=template)
-            asked.append(Asked(trial_id, dict(twin.params), twin))
-        return asked
+        trial_ids = create_trials(self.study, templates, self.sql)
+        return [
+            Asked(trial_id, dict(twin.params), twin)
+            for trial_id, twin in zip(trial_ids, twins, strict=True)
+        ]
 
     def create_unsampled(self, user_attrs: Mapping[str, Any]) -> Asked:
         """Create, owned, a trial without parameters that the sampler never sees."""
-        template = FrozenTrial(
-            number=-1,
-            state=TrialState.RUNNING,
-            value=None,
-            datetime_start=datetime.now(),
-            datetime_complete=None,
-            params={},
-            distributions={},
-            user_attrs={"worker": worker_id(), **user_attrs},
-            system_attrs={},
-            intermediate_values={},
-            trial_id=-1,
-        )
-        trial_id = self.study._storage.create_new_trial(
-            self.study._study_id, template_trial=template
-        )
+        template = _running({}, {}, {"worker": worker_id(), **user_attrs}, {})
+        (trial_id,) = create_trials(self.study, [template], self.sql)
         return Asked(trial_id, {}, None)
 
-    def tell(
-        self, trial: Asked, value: float, *, pruned: bool, user_attrs: Mapping[str, Any]
-    ) -> None:
-        """Store the trial's attributes, then finish it in the storage and in memory.
+    def tell(self, told: Sequence[Told]) -> None:
+        """Finish the trials in the storage (one transaction on SQL), then in memory.
 
-        Everything a report needs is written before the trial is finished, so a stored trial
-        is either finished with all its runs, or unfinished and retried.
+        Everything a report needs is written with its trial's state, so that a stored trial is
+        either finished with all its runs, or unfinished and retried.
         """
-        storage = self.study._storage
-        for key, attr in user_attrs.items():
-            storage.set_trial_user_attr(trial.trial_id, key, attr)
-        if pruned:
-            storage.set_trial_state_values(trial.trial_id, state=TrialState.PRUNED)
-            if trial.twin is not None:
-                with self._sampling():
+        finish_trials(
+            self.study,
+            [
+                Finished(
+                    trial.trial_id,
+                    TrialState.PRUNED if pruned else TrialState.COMPLETE,
+                    None if pruned else value,
+                    dict(user_attrs),
+                )
+                for trial, value, pruned, user_attrs in told
+            ],
+            self.sql,
+        )
+        with self._sampling():
+            for trial, value, pruned, _ in told:
+                if trial.twin is None:
+                    continue
+                if pruned:
                     self.memory.tell(trial.twin, state=TrialState.PRUNED)
-        else:
-            storage.set_trial_state_values(
-                trial.trial_id, state=TrialState.COMPLETE, values=[value]
-            )
-            if trial.twin is not None:
-                with self._sampling():
+                else:
                     self.memory.tell(trial.twin, value)
-        self._mirrored.add(trial.trial_id)
-        self.told += 1
+        self._mirrored.update(trial.trial_id for trial, *_ in told)
+        self.told += len(told)
 
     def abandon(self, trial: Asked) -> None:
         """Fail a trial asked beyond the study's total (another worker asked the same slot)."""
@@ -168,6 +168,28 @@ class SamplingMirror:
         """Queue configurations to run again, each failed trial once."""
         queued = {number for number, _ in self.retries}
         self.retries += [(n, params) for n, params in retries if n not in queued]
+
+
+def _running(
+    params: dict[str, Any],
+    distributions: dict[str, BaseDistribution],
+    user_attrs: dict[str, Any],
+    system_attrs: dict[str, Any],
+) -> FrozenTrial:
+    """A running trial's template, for the storage to number."""
+    return FrozenTrial(
+        number=-1,
+        state=TrialState.RUNNING,
+        value=None,
+        datetime_start=datetime.now(),
+        datetime_complete=None,
+        params=params,
+        distributions=distributions,
+        user_attrs=user_attrs,
+        system_attrs=system_attrs,
+        intermediate_values={},
+        trial_id=-1,
+    )
 
 
 def _for_sampler(trial: FrozenTrial) -> FrozenTrial:

@@ -8,7 +8,6 @@ from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
-import optuna
 import pandas as pd
 import torch
 from omegaconf import DictConfig
@@ -16,7 +15,8 @@ from omegaconf import DictConfig
 from bench import engine
 from bench.metrics import aggregate, objective, run_metrics
 from bench.optim import make_rule
-from bench.sweep.mirror import Asked, SamplingMirror
+from bench.sweep.bulk import record_heartbeats
+from bench.sweep.mirror import Asked, SamplingMirror, Told
 from bench.sweep.study import to_blob
 from bench.tasks.base import Task
 
@@ -37,9 +37,9 @@ def engine_config(cfg: DictConfig, task: Task, seeds: int | None = None) -> engi
 
 
 @contextmanager
-def _heartbeat(study: optuna.Study, trials: Sequence[Asked]):  # noqa: ANN202
+def _heartbeat(mirror: SamplingMirror, trials: Sequence[Asked]):  # noqa: ANN202
     """Record the trials' heartbeats while they run, so that other workers see them alive."""
-    storage = study._storage
+    storage = mirror.study._storage
     interval = getattr(storage, "get_heartbeat_interval", lambda: None)()
     if not interval:
         yield
@@ -51,8 +51,7 @@ def _heartbeat(study: optuna.Study, trials: Sequence[Asked]):  # noqa: ANN202
             for trial in trials:
                 storage.record_heartbeat(trial.trial_id)
 
-    for trial in trials:
-        storage.record_heartbeat(trial.trial_id)
+    record_heartbeats(storage, [trial.trial_id for trial in trials], mirror.sql)
     thread = threading.Thread(target=beat, daemon=True)
     thread.start()
     try:
@@ -91,7 +90,7 @@ def run_trials(
         optimizer, size, **{k: [hp[k] for hp in hyperparameters for _ in seeds] for k in keys}
     )
     on_record = _pruning_hook(trials, n_seeds) if prune else None
-    with _heartbeat(mirror.study, trials):
+    with _heartbeat(mirror, trials):
         result = engine.run(
             task,
             rule,
@@ -114,11 +113,13 @@ def run_trials(
     # The batch's runs and curves go in bulk, as two Parquet frames on its first trial (told
     # first); a reader keeps the rows of finished trials only (see study.runs_frame).
     batch = {"batch_runs": to_blob(runs), "batch_curves": to_blob(curves)}
+    told = []
     for i, trial in enumerate(trials):
         block = slice(i * n_seeds, (i + 1) * n_seeds)
         attrs = {"hyperparameters": dict(hyperparameters[i]), **(batch if i == 0 else {})}
         value = aggregate(values[block], aggregate_how)
-        mirror.tell(trial, value, pruned=bool(pruned[block].any()), user_attrs=attrs)
+        told.append(Told(trial, value, bool(pruned[block].any()), attrs))
+    mirror.tell(told)
     return float(result.seconds.sum())
 
 

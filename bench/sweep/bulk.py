@@ -1,0 +1,178 @@
+"""A batch's trials created, and finished, in one transaction each on an SQL storage.
+
+Optuna's RDB storage spends 10 to 20 ms per trial in its ORM: a transaction per call and a few
+queries per parameter and attribute. Written a batch at a time, with the same rows Optuna writes,
+a trial costs well under a millisecond. Every other storage (the journal file) goes through
+Optuna's API one trial at a time, as does an SQL database whose schema is not the one this Optuna
+writes (then a row written here could differ from Optuna's).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import optuna
+import sqlalchemy
+from optuna.distributions import distribution_to_json
+from optuna.storages import RDBStorage
+from optuna.storages._rdb import models
+from optuna.trial import FrozenTrial, TrialState
+from sqlalchemy import orm
+
+__all__ = ["Finished", "create_trials", "finish_trials", "record_heartbeats", "sql_backend"]
+
+
+@dataclass(frozen=True)
+class Finished:
+    """What finishing a trial writes: its attributes first, then its state and value."""
+
+    trial_id: int
+    state: TrialState
+    value: float | None
+    user_attrs: dict[str, Any]
+
+
+def sql_backend(storage: optuna.storages.BaseStorage) -> RDBStorage | None:
+    """The RDB storage behind ``storage`` (Optuna caches it) where its schema is this Optuna's."""
+    backend = getattr(storage, "_backend", storage)
+    if not isinstance(backend, RDBStorage):
+        return None
+    return backend if backend.get_current_version() == backend.get_head_version() else None
+
+
+@contextmanager
+def _transaction(rdb: RDBStorage) -> Iterator[orm.Session]:
+    """One session committed at the end; a database error reads as Optuna's storage error."""
+    session = rdb.scoped_session()
+    try:
+        yield session
+        session.commit()
+    except sqlalchemy.exc.SQLAlchemyError as error:
+        session.rollback()
+        raise optuna.exceptions.StorageInternalError(f"a batch write failed: {error}") from error
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def create_trials(
+    study: optuna.Study, templates: Sequence[FrozenTrial], rdb: RDBStorage | None
+) -> list[int]:
+    """Create a trial per template (state, start, parameters, attributes); return their ids."""
+    if rdb is None:
+        storage = study._storage
+        return [storage.create_new_trial(study._study_id, template_trial=t) for t in templates]
+    with _transaction(rdb) as session:
+        # The study's row locked as Optuna locks it, so that trial numbers are dense and unique.
+        models.StudyModel.find_or_raise_by_id(study._study_id, session, for_update=True)
+        rows = [
+            models.TrialModel(
+                study_id=study._study_id,
+                number=None,
+                state=template.state,
+                datetime_start=template.datetime_start,
+            )
+            for template in templates
+        ]
+        session.add_all(rows)
+        session.flush()
+        by_id = sorted(range(len(rows)), key=lambda i: rows[i].trial_id)
+        past = rows[by_id[0]].count_past_trials(session)
+        for rank, i in enumerate(by_id):
+            rows[i].number = past + rank
+        session.add_all(
+            new
+            for row, template in zip(rows, templates, strict=True)
+            for new in _attached_rows(row.trial_id, template)
+        )
+        return [row.trial_id for row in rows]
+
+
+def _attached_rows(trial_id: int, template: FrozenTrial) -> Iterator[models.BaseModel]:
+    for name, value in template.params.items():
+        distribution = template.distributions[name]
+        yield models.TrialParamModel(
+            trial_id=trial_id,
+            param_name=name,
+            param_value=distribution.to_internal_repr(value),
+            distribution_json=distribution_to_json(distribution),
+        )
+    for key, value in template.user_attrs.items():
+        yield models.TrialUserAttributeModel(
+            trial_id=trial_id, key=key, value_json=json.dumps(value)
+        )
+    for key, value in template.system_attrs.items():
+        yield models.TrialSystemAttributeModel(
+            trial_id=trial_id, key=key, value_json=json.dumps(value)
+        )
+
+
+def finish_trials(
+    study: optuna.Study, finished: Sequence[Finished], rdb: RDBStorage | None
+) -> None:
+    """Write each trial's attributes, then finish it with its value: all in one transaction, or
+    (without ``rdb``) trial by trial, attributes first, through Optuna's API.
+
+    Raises Optuna's ``UpdateFinishedTrialError`` where a trial is no longer running (another
+    worker failed it), as Optuna's API does; then nothing of the batch is written.
+    """
+    if rdb is None:
+        storage = study._storage
+        for trial in finished:
+            for key, value in trial.user_attrs.items():
+                storage.set_trial_user_attr(trial.trial_id, key, value)
+            values = None if trial.value is None else [trial.value]
+            storage.set_trial_state_values(trial.trial_id, state=trial.state, values=values)
+        return
+    ids = [trial.trial_id for trial in finished]
+    with _transaction(rdb) as session:
+        rows = {
+            row.trial_id: row
+            for row in session.query(models.TrialModel)
+            .filter(models.TrialModel.trial_id.in_(ids))
+            .with_for_update()
+        }
+        for trial in finished:
+            rdb.check_trial_is_updatable(trial.trial_id, rows[trial.trial_id].state)
+        keys = {key for trial in finished for key in trial.user_attrs}
+        session.query(models.TrialUserAttributeModel).filter(
+            models.TrialUserAttributeModel.trial_id.in_(ids),
+            models.TrialUserAttributeModel.key.in_(keys),
+        ).delete(synchronize_session=False)
+        now = datetime.now()
+        for trial in finished:
+            session.add_all(
+                models.TrialUserAttributeModel(
+                    trial_id=trial.trial_id, key=key, value_json=json.dumps(value)
+                )
+                for key, value in trial.user_attrs.items()
+            )
+            if trial.value is not None:
+                stored, kind = models.TrialValueModel.value_to_stored_repr(trial.value)
+                session.add(
+                    models.TrialValueModel(
+                        trial_id=trial.trial_id, objective=0, value=stored, value_type=kind
+                    )
+                )
+            row = rows[trial.trial_id]
+            row.state = trial.state
+            row.datetime_complete = now
+
+
+def record_heartbeats(
+    storage: optuna.storages.BaseStorage, trial_ids: Sequence[int], rdb: RDBStorage | None
+) -> None:
+    """A first heartbeat for each of the new trials ``trial_ids``: in one transaction on SQL."""
+    if rdb is None:
+        for trial_id in trial_ids:
+            storage.record_heartbeat(trial_id)
+        return
+    with _transaction(rdb) as session:
+        session.add_all(models.TrialHeartbeatModel(trial_id=trial_id) for trial_id in trial_ids)
