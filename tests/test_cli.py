@@ -119,6 +119,24 @@ def test_paper_experiment_is_a_multirun_of_both_sweeps_with_one_report() -> None
 
 
 @pytest.mark.parametrize(
+    "name", sorted(p.stem for p in (REPO / "conf" / "experiment").glob("*_large.yaml"))
+)
+def test_every_job_of_each_large_experiment_is_valid(name: str, tmp_path: Path) -> None:
+    """The GPU-sized variants, which CI never runs: each of their jobs composes and validates."""
+    from hydra import compose, initialize_config_dir
+
+    from bench.cli import CONF_DIR
+    from bench.config import register
+
+    register()
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        cfg = compose("config", [f"+experiment={name}"], return_hydra_config=True)
+    jobs = [f"{key}={value}" for key, value in cfg.hydra.sweeper.params.items()]
+    assert jobs
+    check_arguments([f"+experiment={name}", *jobs, f"results_dir={tmp_path}"])
+
+
+@pytest.mark.parametrize(
     "launcher",
     [["hydra/launcher=joblib", "hydra.launcher.n_jobs=2"], ["hydra/launcher=submitit_local"]],
 )
