@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import torch
 from torch import Tensor
 
 from bench.optim.base import Rule
-from bench.optim.hparams import UNIT, HParam, at_step, column
+from bench.optim.hparams import UNIT, HParam, at_step, column, step_table
+from bench.optim.moments import update_moments
 
 HPARAMS = (
     HParam("lr", 1e-3, "η", r"\eta", "learning rate", search=(1e-5, 1.0)),
@@ -70,23 +70,6 @@ class AdamState:
     keras: Tensor | None
     keras_factor: Tensor | None
     keras_column: Tensor | None
-
-
-def step_table(
-    keys: list[Tensor], steps: int, factor: Callable[..., float]
-) -> tuple[Tensor, Tensor]:
-    """``factor(*key, t)`` for t = 1..steps per distinct key, in Python floats.
-
-    torch's float64 ``pow`` differs from C's by an ulp in a few percent of cases (and its
-    ``** 0.5`` from Python's), and chaotic runs amplify that, so step factors are computed the
-    way ``torch.optim`` does, in Python. Returns the table ``[steps, U]`` and each member's
-    column in it.
-    """
-    stacked = torch.stack([k.to(torch.float64) for k in keys], dim=1)
-    unique, inverse = torch.unique(stacked, dim=0, return_inverse=True)
-    rows = unique.tolist()
-    table = [[factor(*row, float(t)) for row in rows] for t in range(1, steps + 1)]
-    return torch.tensor(table, dtype=torch.float64).reshape(steps, len(rows)), inverse
 
 
 def _bc1(beta1: float, corrected: float, t: float) -> float:
@@ -178,16 +161,8 @@ class Adam(Rule):
         """
         if frozen is not None:
             frozen = column(frozen, params)
-        if state.decay is not None:
-            decay = state.decay if frozen is None else state.decay.masked_fill(frozen, 1.0)
-            params.mul_(decay)
-        if state.l2 is not None:
-            torch.addcmul(grad, params, state.l2, out=grad)
+        update_moments(params, grad, state, frozen)
         exp_avg, exp_avg_sq, scratch = state.exp_avg, state.exp_avg_sq, state.scratch
-        exp_avg.lerp_(grad, state.one_minus_beta1)
-        # torch.optim: exp_avg_sq * β2 + ((1 - β2) * g) * g; scratch holds (1 - β2) * g.
-        torch.mul(grad, state.one_minus_beta2, out=scratch)
-        exp_avg_sq.mul_(state.beta2).addcmul_(grad, scratch)
         second = exp_avg_sq
         if state.max_exp_avg_sq is not None:
             torch.maximum(state.max_exp_avg_sq, exp_avg_sq, out=state.max_exp_avg_sq)

@@ -7,9 +7,8 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from bench.optim.adam import step_table
 from bench.optim.base import Rule
-from bench.optim.hparams import UNIT, HParam, at_step, column
+from bench.optim.hparams import UNIT, HParam, at_step, column, step_table
 
 HPARAMS = (
     HParam("lr", 2e-3, "η", r"\eta", "learning rate", search=(1e-5, 1.0)),

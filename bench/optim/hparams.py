@@ -7,7 +7,7 @@ validation, default search space and report labels are derived from.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import torch
@@ -141,6 +141,23 @@ def check_range(name: str, values: Tensor, allowed: Range) -> None:
         if allowed.high == math.inf:
             bound = bound.removeprefix(f"{name} ")  # "allowed: >= 0"
         raise ValueError(f"Invalid {name}: {values[index].item()!r}{member}; allowed: {bound}")
+
+
+def step_table(
+    keys: list[Tensor], steps: int, factor: Callable[..., float]
+) -> tuple[Tensor, Tensor]:
+    """``factor(*key, t)`` for t = 1..steps per distinct key, in Python floats.
+
+    torch's float64 ``pow`` differs from C's by an ulp in a few percent of cases (and its
+    ``** 0.5`` from Python's), and chaotic runs amplify that, so step factors are computed the
+    way ``torch.optim`` does, in Python. Returns the table ``[steps, U]`` and each member's
+    column in it.
+    """
+    stacked = torch.stack([k.to(torch.float64) for k in keys], dim=1)
+    unique, inverse = torch.unique(stacked, dim=0, return_inverse=True)
+    rows = unique.tolist()
+    table = [[factor(*row, float(t)) for row in rows] for t in range(1, steps + 1)]
+    return torch.tensor(table, dtype=torch.float64).reshape(steps, len(rows)), inverse
 
 
 def collect(

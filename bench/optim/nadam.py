@@ -7,9 +7,9 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from bench.optim.adam import step_table
 from bench.optim.base import Rule
-from bench.optim.hparams import UNIT, HParam, at_step, column
+from bench.optim.hparams import UNIT, HParam, at_step, column, step_table
+from bench.optim.moments import update_moments
 
 HPARAMS = (
     HParam("lr", 2e-3, "η", r"\eta", "learning rate", search=(1e-5, 1.0)),
@@ -143,16 +143,8 @@ class NAdam(Rule):
         """Update ``params`` in place from ``grad`` (overwritten) at step ``t`` (0-based)."""
         if frozen is not None:
             frozen = column(frozen, params)
-        if state.decay is not None:
-            decay = state.decay if frozen is None else state.decay.masked_fill(frozen, 1.0)
-            params.mul_(decay)
-        if state.l2 is not None:
-            torch.addcmul(grad, params, state.l2, out=grad)
+        update_moments(params, grad, state, frozen)
         exp_avg, exp_avg_sq, scratch = state.exp_avg, state.exp_avg_sq, state.scratch
-        exp_avg.lerp_(grad, state.one_minus_beta1)
-        # torch.optim: exp_avg_sq * β2 + ((1 - β2) * g) * g; scratch holds (1 - β2) * g.
-        torch.mul(grad, state.one_minus_beta2, out=scratch)
-        exp_avg_sq.mul_(state.beta2).addcmul_(grad, scratch)
         bc2 = at_step(state.bias_correction2, t, state.bias_column2)
         denom = torch.div(exp_avg_sq, column(bc2, params), out=scratch).sqrt_().add_(state.eps)
         index, neg_lr = state.mu_column, state.neg_lr
