@@ -8,7 +8,7 @@ import torch
 from torch import Tensor
 
 from bench.optim.base import Rule
-from bench.optim.hparams import HParam, at_step, column, step_table
+from bench.optim.hparams import HParam, at_step, column, column_unless, step_table
 
 HPARAMS = (
     HParam("lr", 1e-2, "η", r"\eta", "learning rate", search=(1e-5, 1.0)),
@@ -71,11 +71,7 @@ class Adagrad(Rule):
             state_sum=initial[:, None].expand_as(params).clone(),
             scratch=torch.empty_like(params),
             eps=column(hp["eps"], params),
-            weight_decay=(
-                column(hp["weight_decay"], params)
-                if bool((hp["weight_decay"] != 0).any())
-                else None
-            ),
+            weight_decay=column_unless(hp["weight_decay"], params, 0.0),
             # The step size stays float64 until the last moment, as torch.optim's Python float.
             neg_lr=(-hp["lr"]).to(device),
             lr_divisor=divisor.to(device),

@@ -8,7 +8,7 @@ import torch
 from torch import Tensor
 
 from bench.optim.base import Rule
-from bench.optim.hparams import UNIT, HParam, at_step, column, step_table
+from bench.optim.hparams import UNIT, HParam, at_step, column, column_unless, step_table
 from bench.optim.moments import update_moments
 
 HPARAMS = (
@@ -133,8 +133,8 @@ class Adam(Rule):
             beta2=column(hp["beta2"], params),
             one_minus_beta2=column(1.0 - hp["beta2"], params),
             eps=column(hp["eps"], params),
-            l2=column(l2, params) if bool((l2 != 0).any()) else None,
-            decay=column(decay, params) if bool((decay != 1).any()) else None,
+            l2=column_unless(l2, params, 0.0),
+            decay=column_unless(decay, params, 1.0),
             amsgrad=column(amsgrad, params) if not bool(amsgrad.all()) else None,
             # Step factors stay float64 until the last moment, as torch.optim's Python floats do.
             neg_lr=(-hp["lr"]).to(device),

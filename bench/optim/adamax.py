@@ -8,7 +8,7 @@ import torch
 from torch import Tensor
 
 from bench.optim.base import Rule
-from bench.optim.hparams import UNIT, HParam, at_step, column, step_table
+from bench.optim.hparams import UNIT, HParam, at_step, column, column_unless, step_table
 
 HPARAMS = (
     HParam("lr", 2e-3, "η", r"\eta", "learning rate", search=(1e-5, 1.0)),
@@ -69,11 +69,7 @@ class Adamax(Rule):
             one_minus_beta1=column(1.0 - hp["beta1"], params),
             beta2=column(hp["beta2"], params),
             eps=column(hp["eps"], params),
-            weight_decay=(
-                column(hp["weight_decay"], params)
-                if bool((hp["weight_decay"] != 0).any())
-                else None
-            ),
+            weight_decay=column_unless(hp["weight_decay"], params, 0.0),
             # The step size stays float64 until the last moment, as torch.optim's Python float.
             neg_lr=(-hp["lr"]).to(device),
             bias_correction=correction.to(device),

@@ -143,6 +143,12 @@ def check_range(name: str, values: Tensor, allowed: Range) -> None:
         raise ValueError(f"Invalid {name}: {values[index].item()!r}{member}; allowed: {bound}")
 
 
+def column_unless(values: Tensor, params: Tensor, skip: float) -> Tensor | None:
+    """``column(values, params)``, or None where every member's value is ``skip``: the step then
+    leaves its term out (no weight decay, no L2)."""
+    return column(values, params) if bool((values != skip).any()) else None
+
+
 def step_table(
     keys: list[Tensor], steps: int, factor: Callable[..., float]
 ) -> tuple[Tensor, Tensor]:

@@ -8,7 +8,7 @@ import torch
 from torch import Tensor
 
 from bench.optim.base import Rule
-from bench.optim.hparams import UNIT, HParam, column
+from bench.optim.hparams import UNIT, HParam, column, column_unless
 
 HPARAMS = (
     HParam("lr", 1e-4, "η", r"\eta", "learning rate", search=(1e-6, 1e-1)),
@@ -62,11 +62,7 @@ class Lion(Rule):
             one_minus_beta1=column(1.0 - hp["beta1"], params),
             beta2=column(hp["beta2"], params),
             one_minus_beta2=column(1.0 - hp["beta2"], params),
-            weight_decay=(
-                column(hp["weight_decay"], params)
-                if bool((hp["weight_decay"] != 0).any())
-                else None
-            ),
+            weight_decay=column_unless(hp["weight_decay"], params, 0.0),
             lr=column(hp["lr"], params),
         )
 

@@ -8,7 +8,7 @@ import torch
 from torch import Tensor
 
 from bench.optim.base import Rule
-from bench.optim.hparams import UNIT, HParam, at_step, column, step_table
+from bench.optim.hparams import UNIT, HParam, at_step, column, column_unless, step_table
 from bench.optim.moments import update_moments
 
 HPARAMS = (
@@ -117,8 +117,8 @@ class RAdam(Rule):
             one_minus_beta2=column(1.0 - hp["beta2"], params),
             eps=column(hp["eps"], params),
             lr=column(hp["lr"], params),
-            l2=column(l2, params) if bool((l2 != 0).any()) else None,
-            decay=column(decay, params) if bool((decay != 1).any()) else None,
+            l2=column_unless(l2, params, 0.0),
+            decay=column_unless(decay, params, 1.0),
             bias_correction1=bc1.to(device),
             bias_column1=index1.to(device),
             bias_correction2_sqrt=bc2_sqrt.to(device),

@@ -8,7 +8,7 @@ import torch
 from torch import Tensor
 
 from bench.optim.base import Rule
-from bench.optim.hparams import HParam, column
+from bench.optim.hparams import HParam, column, column_unless
 
 HPARAMS = (
     HParam("lr", 1e-2, "η", r"\eta", "learning rate", search=(1e-5, 1.0)),
@@ -87,11 +87,7 @@ class RMSProp(Rule):
             alpha=column(hp["alpha"], params),
             one_minus_alpha=column(1.0 - hp["alpha"], params),
             eps=column(hp["eps"], params),
-            weight_decay=(
-                column(hp["weight_decay"], params)
-                if bool((hp["weight_decay"] != 0).any())
-                else None
-            ),
+            weight_decay=column_unless(hp["weight_decay"], params, 0.0),
             momentum=column(hp["momentum"], params),
             neg_lr=column(-hp["lr"], params),
             centered=column(centered, params) if _mixed(centered) else None,

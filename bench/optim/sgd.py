@@ -8,7 +8,7 @@ import torch
 from torch import Tensor
 
 from bench.optim.base import Rule
-from bench.optim.hparams import NON_NEGATIVE, HParam, Range, column
+from bench.optim.hparams import NON_NEGATIVE, HParam, Range, column, column_unless
 
 HPARAMS = (
     HParam("lr", 1e-3, "η", r"\eta", "learning rate", search=(1e-5, 10.0)),
@@ -75,11 +75,7 @@ class SGD(Rule):
             neg_lr=column(-hp["lr"], params),
             momentum=column(momentum, params),
             one_minus_dampening=column(1.0 - hp["dampening"], params),
-            weight_decay=(
-                column(hp["weight_decay"], params)
-                if bool((hp["weight_decay"] != 0).any())
-                else None
-            ),
+            weight_decay=column_unless(hp["weight_decay"], params, 0.0),
             nesterov=column(nesterov, params) if bool(nesterov.any()) else None,
             no_momentum=(
                 column(momentum == 0, params)
