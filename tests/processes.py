@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -27,3 +28,27 @@ def run_bench(*args: str, cwd: Path, timeout: float = 300) -> subprocess.Complet
     process = bench_process(*args, cwd=cwd)
     stdout, stderr = process.communicate(timeout=timeout)
     return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
+
+
+VERDICTS = {"supported", "contradicted", "inconclusive"}
+
+
+def run_experiment(name: str, *design: str, cwd: Path) -> list[dict]:
+    """Run ``python -m bench +experiment=name`` at a reduced ``design`` in ``cwd``; check that it
+    wrote its report, Findings first, and return the rows of its ``verdicts.json``."""
+    done = run_bench(
+        f"+experiment={name}",
+        *design,
+        "progress=false",
+        f"results_dir={cwd / 'results'}",
+        f"reports_dir={cwd / 'reports'}",
+        cwd=cwd,
+        timeout=900,
+    )
+    assert done.returncode == 0, done.stderr
+    report = cwd / "reports" / name
+    page = (report / "index.html").read_text()
+    assert page.index("Findings") < page.index("Summary")
+    rows = json.loads((report / "verdicts.json").read_text())
+    assert {row["verdict"] for row in rows} <= VERDICTS
+    return rows

@@ -3,14 +3,13 @@ reduced size."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-from processes import bench_process
+from processes import run_experiment
 
 from bench.report.experiments.choi2019 import analyse_choi2019, confirmed_log_loss
 from bench.report.load import StudyData
@@ -117,24 +116,7 @@ def test_a_diverged_confirmation_run_counts_as_the_worst_loss() -> None:
 
 
 def test_the_whole_command_writes_a_verdict_for_every_claim(tmp_path: Path) -> None:
-    process = bench_process(
-        "+experiment=choi2019",
-        "design.limit_steps=20",
-        "design.limit_seeds=1",
-        "design.steps=5",
-        "design.seeds=1",
-        "design.n_trials=2",
-        "design.batch_size=2",
-        "design.confirm_seeds=2",
-        "progress=false",
-        f"results_dir={tmp_path / 'results'}",
-        f"reports_dir={tmp_path / 'reports'}",
-        cwd=tmp_path,
-    )
-    _, err = process.communicate(timeout=900)
-    assert process.returncode == 0, err
-    report = tmp_path / "reports" / "choi2019"
-    verdicts = json.loads((report / "verdicts.json").read_text())
+    design = ("limit_steps=20", "limit_seeds=1", "steps=5", "seeds=1", "n_trials=2")
+    design += ("batch_size=2", "confirm_seeds=2")
+    verdicts = run_experiment("choi2019", *(f"design.{d}" for d in design), cwd=tmp_path)
     assert len(verdicts) == 7
-    assert {v["verdict"] for v in verdicts} <= {"supported", "contradicted", "inconclusive"}
-    assert "Findings" in (report / "index.html").read_text()

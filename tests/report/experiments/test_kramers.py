@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-from processes import bench_process
+from processes import run_experiment
 
 from bench.report.experiments import analyse
 from bench.report.experiments.kramers import DoubleWellFacts, mean_first_passage
@@ -82,20 +81,7 @@ def test_verdicts_on_hand_made_first_passages(slope, prefactor, runs, verdicts) 
 
 def test_the_reduced_command_writes_every_claim(tmp_path: Path) -> None:
     steps = [f"design.steps.t{k}=150" for k in (2, 3, 4, 5, 6)]
-    process = bench_process(
-        "+experiment=kramers",
-        "design.seeds=64",
-        *steps,
-        f"results_dir={tmp_path / 'results'}",
-        f"reports_dir={tmp_path / 'reports'}",
-        "progress=false",
-        cwd=tmp_path,
-    )
-    _, err = process.communicate(timeout=600)
-    assert process.returncode == 0, err
-    report = tmp_path / "reports" / "kramers"
-    assert (report / "index.html").is_file()
-    verdicts = json.loads((report / "verdicts.json").read_text())
+    verdicts = run_experiment("kramers", "design.seeds=64", *steps, cwd=tmp_path)
     assert [v["statistic"].split(" (")[0] for v in verdicts] == [
         "fitted slope / ΔL",
         "exp(fitted intercept) / Kramers' prefactor",

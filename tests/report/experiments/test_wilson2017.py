@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-from processes import bench_process
+from processes import run_experiment
 
 from bench.report.experiments import analyse
 from bench.report.load import StudyData
@@ -63,20 +62,6 @@ def test_runs_that_never_converge_leave_nothing_to_judge() -> None:
 
 
 def test_the_reduced_command_writes_every_claim(tmp_path: Path) -> None:
-    process = bench_process(
-        "+experiment=wilson2017",
-        "design.seeds=3",
-        "design.steps=200",
-        f"results_dir={tmp_path / 'results'}",
-        f"reports_dir={tmp_path / 'reports'}",
-        "progress=false",
-        cwd=tmp_path,
-    )
-    _, err = process.communicate(timeout=600)
-    assert process.returncode == 0, err
-    report = tmp_path / "reports" / "wilson2017"
-    assert (report / "index.html").is_file()
-    verdicts = json.loads((report / "verdicts.json").read_text())
+    verdicts = run_experiment("wilson2017", "design.seeds=3", "design.steps=200", cwd=tmp_path)
     assert len(verdicts) == 4
     assert {v["source"] for v in verdicts} == {verdicts[0]["source"]}
-    assert all(v["verdict"] in ("supported", "contradicted", "inconclusive") for v in verdicts)
