@@ -51,9 +51,10 @@ def test_every_task_runs_with_every_rule(small_config, task, optimizer, capsys) 
     assert "torch" in json.loads((directory / "environment.json").read_text())
 
 
-def test_basin_tasks_record_where_runs_start_and_end(small_config) -> None:
+def test_basin_tasks_record_where_runs_start_and_end(small_config, capsys) -> None:
     runs = run_single(small_config("task=double_well", "task.x0=0.96", "optimizer=sgd"))
     assert not runs.start_in_basin.any() and not runs.end_in_basin.any()
+    assert "escaped         0/2 runs that started outside" in capsys.readouterr().out
 
 
 def test_unreached_targets_are_censored_not_dropped(small_config) -> None:

@@ -124,7 +124,7 @@ def _replace(path: Path, write: Callable[[Path], object]) -> None:
 
 
 def summarize(runs: pd.DataFrame) -> str:
-    """A few lines: final loss mean ± std, steps to target, diverged runs."""
+    """A few lines: final loss mean ± std, steps to target, diverged runs, escapes."""
     n = len(runs)
     final = runs.loc[runs.status != "diverged", "final_loss"]
     reached = runs["steps_to_target"].dropna()
@@ -143,9 +143,15 @@ def summarize(runs: pd.DataFrame) -> str:
             else ""
         ),
     ]
-    if "end_in_basin" in runs:
-        escaped = runs.end_in_basin.sum()
-        lines.append(f"global basin    {escaped}/{n} runs end in it")
+    if "escape_step" in runs:
+        outside = runs.loc[~runs.start_in_basin.astype(bool)]
+        escaped = int(outside.escape_step.notna().sum())
+        late = runs.late_basin_share.mean()
+        lines.append(
+            f"escaped         {escaped}/{len(outside)} runs that started outside the global "
+            f"minimum's basin entered it (first passage); all runs spent {late:.0%} of their "
+            "second half there"
+        )
     if "test_accuracy" in runs:
         acc = runs.test_accuracy
         lines.append(f"test accuracy   {acc.mean():.4f} ± {acc.std(ddof=0):.3g}")
