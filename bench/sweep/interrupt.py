@@ -9,27 +9,17 @@ import optuna
 from omegaconf import DictConfig
 from optuna.trial import TrialState
 
-from bench.config import is_sweep
 from bench.sweep.storage import open_storage
-from bench.sweep.study import worker_id
+from bench.sweep.study import study_name, worker_id
 
 __all__ = ["fail_own_trials"]
-
-
-def _study_name(cfg: DictConfig) -> str:
-    """The study the command runs: ``study_name``, else the sweep's or the single run's default."""
-    if cfg.study_name:
-        return cfg.study_name
-    if is_sweep(cfg):
-        return f"{cfg.sweep.name}-{cfg.task.name}"
-    return f"single-{cfg.optimizer.name}-{cfg.task.name}"
 
 
 def fail_own_trials(cfg: DictConfig) -> int:
     """Mark this process's running trials of the command's study failed; return how many."""
     storage = open_storage(cfg.storage, cfg.results_dir)
     try:
-        study = optuna.load_study(study_name=_study_name(cfg), storage=storage)
+        study = optuna.load_study(study_name=study_name(cfg), storage=storage)
     except KeyError:  # interrupted before the study was created
         return 0
     me, failed = worker_id(), 0

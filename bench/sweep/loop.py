@@ -17,7 +17,14 @@ from bench.sweep.mirror import SamplingMirror
 from bench.sweep.samplers import grid_size, make_sampler, resume_seed
 from bench.sweep.space import distributions, hyperparameters, parse_space
 from bench.sweep.storage import open_storage
-from bench.sweep.study import counts, is_confirm, open_study, recover_stale_trials, surplus
+from bench.sweep.study import (
+    counts,
+    is_confirm,
+    open_study,
+    recover_stale_trials,
+    study_name,
+    surplus,
+)
 from bench.sweep.trials import run_trials
 from bench.tasks import make_task
 
@@ -78,8 +85,8 @@ def run_sweep(cfg: DictConfig) -> optuna.Study:
     optimizer = cfg.optimizer.name
     space = OmegaConf.to_container(sweep.space, resolve=True)
     specs = parse_space(space, optimizer)
-    study_name = cfg.study_name or f"{sweep.name}-{task.name}"
-    directory = study_dir(cfg.results_dir, study_name)
+    name = study_name(cfg)
+    directory = study_dir(cfg.results_dir, name)
     storage = open_storage(cfg.storage, cfg.results_dir)
     n_trials = sweep.n_trials
     if sweep.sampler == "grid":
@@ -101,7 +108,7 @@ def run_sweep(cfg: DictConfig) -> optuna.Study:
         "objective": f"{sweep.aggregate} {sweep.objective}",
         "space": space,
     }
-    study = open_study(storage, study_name, None, identity, check_identity=True)
+    study = open_study(storage, name, None, identity, check_identity=True)
     fixed = optimizer_options(cfg)
     dists = distributions(specs)
     retries = recover_stale_trials(study, dists)
@@ -118,7 +125,7 @@ def run_sweep(cfg: DictConfig) -> optuna.Study:
     finished, _ = counts(study)
     trial_work = cfg.seeds * cfg.steps
     started, engine_seconds, idle = time.perf_counter(), 0.0, 0
-    with progress_bar(cfg, total=n_trials, initial=finished, desc=study_name, unit="trial") as bar:
+    with progress_bar(cfg, total=n_trials, initial=finished, desc=name, unit="trial") as bar:
         while True:
             finished, running = counts(study)
             todo = n_trials - finished - running
@@ -143,7 +150,7 @@ def run_sweep(cfg: DictConfig) -> optuna.Study:
             idle = 0 if trials else idle + 1
             if idle > MAX_IDLE_BATCHES and not counts(study)[1]:
                 raise ConfigError(
-                    f"study {study_name!r}: every configuration the sampler proposes has run "
+                    f"study {name!r}: every configuration the sampler proposes has run "
                     f"already (or runs in another worker); allowed: a larger sweep.space or a "
                     f"smaller sweep.n_trials"
                 )
@@ -190,7 +197,7 @@ def run_sweep(cfg: DictConfig) -> optuna.Study:
     )
     finished, _ = counts(study)
     print(
-        f"study {study_name!r}: {finished}/{n_trials} trials finished "
+        f"study {name!r}: {finished}/{n_trials} trials finished "
         f"({sweep.sampler}, {sweep.aggregate} {sweep.objective} over {cfg.seeds} seeds); "
         f"best {best.value if best is not None else math.inf:.6g}"
     )

@@ -11,7 +11,7 @@ from bench.progress import progress_bar
 from bench.sweep.export import environment, export_study, study_dir, summarize
 from bench.sweep.mirror import SamplingMirror
 from bench.sweep.storage import open_storage
-from bench.sweep.study import open_study
+from bench.sweep.study import open_study, study_name
 from bench.sweep.trials import run_trials
 from bench.tasks import make_task
 
@@ -25,15 +25,15 @@ def run_single(cfg: DictConfig) -> pd.DataFrame:
     task = make_task(cfg.task.name, **task_options(cfg))
     optimizer = cfg.optimizer.name
     hparams = optimizer_options(cfg)
-    study_name = cfg.study_name or f"single-{optimizer}-{task.name}"
-    directory = study_dir(cfg.results_dir, study_name)
+    name = study_name(cfg)
+    directory = study_dir(cfg.results_dir, name)
     storage = open_storage(cfg.storage, cfg.results_dir)
     identity = {"task": task.name, "optimizer": optimizer, "kind": "single"}
-    study = open_study(storage, study_name, None, identity, check_identity=False)
+    study = open_study(storage, name, None, identity, check_identity=False)
 
     mirror = SamplingMirror(study, optuna.samplers.RandomSampler())
     (trial,) = mirror.ask({}, 1)
-    with progress_bar(cfg, total=cfg.seeds * cfg.steps, desc=study_name, unit="member-step") as bar:
+    with progress_bar(cfg, total=cfg.seeds * cfg.steps, desc=name, unit="member-step") as bar:
         run_trials(mirror, task, [trial], [hparams], cfg, optimizer=optimizer, progress=bar.update)
 
     runs = export_study(
@@ -47,5 +47,5 @@ def run_single(cfg: DictConfig) -> pd.DataFrame:
         f"{cfg.steps} steps × {cfg.seeds} seeds, {task.device}/{cfg.dtype}"
     )
     print(summarize(mine))
-    print(f"trial {number} of study {study_name!r}; runs in {directory}/")
+    print(f"trial {number} of study {name!r}; runs in {directory}/")
     return mine

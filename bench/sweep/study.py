@@ -14,12 +14,14 @@ from typing import Any
 import numpy as np
 import optuna
 import pandas as pd
+from omegaconf import DictConfig
 from optuna.trial import FrozenTrial, TrialState
 
-from bench.config import ConfigError
+from bench.config import ConfigError, is_sweep
 from bench.results import empty_curves
 
 __all__ = [
+    "study_name",
     "SCHEMA_VERSION",
     "CONFIRM",
     "counts",
@@ -98,6 +100,15 @@ def open_study(
                     f"{identity[key]!r}; allowed: the same setup to resume it, or a new study_name="
                 )
     return study
+
+
+def study_name(cfg: DictConfig) -> str:
+    """The study a command runs: ``study_name``, else the sweep's or the single run's default."""
+    if cfg.study_name:
+        return cfg.study_name
+    if is_sweep(cfg):
+        return f"{cfg.sweep.name}-{cfg.task.name}"
+    return f"single-{cfg.optimizer.name}-{cfg.task.name}"
 
 
 def surplus(study: optuna.Study, trial_ids: Collection[int], n_trials: int) -> set[int]:
