@@ -253,6 +253,13 @@ def runs_frame(study: optuna.Study) -> pd.DataFrame:
     ):
         if column in frame:
             frame[column] = frame[column].astype("Int64")
+    # A failed trial has no hyperparameters stored: a flag such as amsgrad is missing there, and
+    # stays a nullable boolean (not objects mixing False with NaN, which Parquet reads back as
+    # None).
+    for column in frame.select_dtypes(include="object").columns:
+        present = frame[column].dropna()
+        if len(present) and present.map(lambda value: isinstance(value, bool)).all():
+            frame[column] = frame[column].astype("boolean")
     return frame
 
 

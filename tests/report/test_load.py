@@ -47,7 +47,8 @@ def test_unknown_studies_are_refused_naming_the_available_ones(sweep_results: Pa
 
 def test_an_empty_or_missing_results_directory_has_no_studies(tmp_path: Path) -> None:
     assert find_studies(tmp_path / "missing") == []
-    assert load_studies(tmp_path) == []
+    with pytest.raises(ReportError, match="no studies in results_dir=.*; run a sweep first"):
+        load_studies(tmp_path)
 
 
 @pytest.mark.parametrize("directory", [".multirun/x", ".multirun", "a/b", "nested/a/b"])
