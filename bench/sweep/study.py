@@ -256,7 +256,7 @@ def runs_frame(study: optuna.Study) -> pd.DataFrame:
     # A failed trial has no hyperparameters stored: a flag such as amsgrad is missing there, and
     # stays a nullable boolean (not objects mixing False with NaN, which Parquet reads back as
     # None).
-    for column in frame.select_dtypes(include="object").columns:
+    for column in frame.columns[frame.dtypes == "object"]:
         present = frame[column].dropna()
         if len(present) and present.map(lambda value: isinstance(value, bool)).all():
             frame[column] = frame[column].astype("boolean")
