@@ -257,13 +257,13 @@ def _run(examples: int) -> Callable[[Callable], Callable]:
     )
 
 
-@_run(20)
+@_run(12)
 @given(argv=overrides())
 def test_random_overrides_work_or_are_refused_in_one_line(argv, tmp_path: Path) -> None:
     _overrides_property(argv, tmp_path)
 
 
-@_run(20)
+@_run(12)
 @given(drawn=spaces())
 def test_random_search_spaces_work_or_are_refused_in_one_line(drawn, tmp_path: Path) -> None:
     _space_property(drawn, tmp_path)

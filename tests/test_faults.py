@@ -175,8 +175,9 @@ def test_ctrl_c_fails_the_running_trials_at_once_and_the_rerun_finishes_them(
     kind: str, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
     env, target = _storage(kind, tmp_path, request)
-    # Long enough trials that the interrupt lands in the middle of some.
-    args = (*[a for a in ARGS if not a.startswith("steps=")], "steps=4000")
+    # Long enough trials (a batch takes seconds) that the interrupt lands in the middle of some,
+    # even on a loaded machine.
+    args = (*[a for a in ARGS if not a.startswith("steps=")], "steps=12000")
     args = (*args, f"storage={kind}", "sweep.n_trials=4", "auto_report=false")
     worker = bench_process(*args, cwd=tmp_path, env=env)
     deadline = time.monotonic() + 120
