@@ -23,7 +23,7 @@ def _bench(*args: str, cwd: Path) -> float:
     """Run ``python -m bench args`` in ``cwd``; its wall time in seconds."""
     started = time.perf_counter()
     done = subprocess.run(
-        [sys.executable, "-m", "bench", "progress=false", *args],
+        [sys.executable, "-m", "bench", *args, "progress=false"],
         cwd=cwd,
         capture_output=True,
         text=True,

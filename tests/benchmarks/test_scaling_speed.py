@@ -32,6 +32,7 @@ def _workers(count: int, workload: str, directory: Path) -> None:
         "storage=journal",
         "study_name=shared",
         "sweep.sampler=random",
+        "sweep.confirm_seeds=0",  # the search alone: workers share it
         *WORKLOADS[workload],
         "progress=false",
         "auto_report=false",
