@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -20,6 +21,9 @@ def bench_process(*args: str, cwd: Path, env: dict | None = None) -> subprocess.
         text=True,
         cwd=cwd,
         env={**os.environ, "PYTHONPATH": str(REPO), **(env or {})},
+        # As a user's foreground command: Ctrl-C interrupts it even where the test process
+        # ignores SIGINT (a child inherits an ignored signal, and Python then keeps ignoring it).
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
 
 

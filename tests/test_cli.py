@@ -138,7 +138,10 @@ def test_every_job_of_each_large_experiment_is_valid(name: str, tmp_path: Path) 
 
 @pytest.mark.parametrize(
     "launcher",
-    [["hydra/launcher=joblib", "hydra.launcher.n_jobs=2"], ["hydra/launcher=submitit_local"]],
+    [
+        ["hydra/launcher=joblib", "hydra.launcher.n_jobs=2"],
+        pytest.param(["hydra/launcher=submitit_local"], marks=pytest.mark.slow),
+    ],
 )
 def test_multirun_launchers_run_each_sweep_as_its_own_job(tmp_path: Path, launcher) -> None:
     args = (

@@ -257,7 +257,7 @@ def _run(examples: int) -> Callable[[Callable], Callable]:
     )
 
 
-@_run(12)
+@_run(8)
 @given(argv=overrides())
 def test_random_overrides_work_or_are_refused_in_one_line(argv, tmp_path: Path) -> None:
     _overrides_property(argv, tmp_path)

@@ -225,7 +225,8 @@ def test_a_full_results_directory_is_one_line(tmp_path: Path) -> None:
     assert len(lines) == 1 and "full" in lines[0], err
 
 
-@pytest.mark.parametrize("sampler", ["grid", pytest.param("qmc", marks=pytest.mark.slow)])
+@pytest.mark.slow
+@pytest.mark.parametrize("sampler", ["grid", "qmc"])
 def test_workers_sharing_a_study_repeat_no_configuration(tmp_path: Path, sampler: str) -> None:
     args = (
         "+sweep=sgd",
