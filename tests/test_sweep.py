@@ -91,6 +91,8 @@ def _finished(db: Path) -> tuple[int, int]:
     return complete, sum(state == "RUNNING" and n == 4 for state, n in rows)
 
 
+# Behind slow: the fault loop's short form (test_faults.py) kills and reruns a sweep in CI.
+@pytest.mark.slow
 def test_a_killed_sweep_resumes_to_exactly_n_trials(tmp_path: Path) -> None:
     args = (
         "+sweep=adam",
