@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import io
+import math
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import NamedTuple
@@ -50,6 +51,18 @@ def style() -> Iterator[None]:
     rc = {"svg.hashsalt": "bench-report", "svg.fonttype": "path", "figure.dpi": 100}
     with sns.axes_style("whitegrid"), sns.plotting_context("paper"), mpl.rc_context(rc):
         yield
+
+
+def panel_grid(count: int, max_cols: int, width: float, height: float) -> tuple[Figure, list]:
+    """A figure of ``count`` panels, ``max_cols`` to a row, each ``width`` × ``height`` inches;
+    its axes in reading order, the unused ones of the last row hidden."""
+    cols = min(count, max_cols)
+    rows = math.ceil(count / cols)
+    fig = Figure(figsize=(width * cols, height * rows))
+    axes = list(fig.subplots(rows, cols, squeeze=False).ravel())
+    for ax in axes[count:]:
+        ax.set_visible(False)
+    return fig, axes[:count]
 
 
 def render(fig: Figure, fmt: str = "svg") -> str:

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 
 import pandas as pd
 import seaborn as sns
-from matplotlib.figure import Figure
 
-from bench.report.figures._chart import Chart, chart, style
+from bench.report.figures._chart import Chart, chart, panel_grid, style
 
 
 def importance_bars(importances: Mapping[str, pd.Series]) -> Chart | None:
@@ -17,12 +15,9 @@ def importance_bars(importances: Mapping[str, pd.Series]) -> Chart | None:
     items = [(k, v) for k, v in importances.items() if len(v)]
     if not items:
         return None
-    cols = min(len(items), 4)
-    rows = math.ceil(len(items) / cols)
     with style():
-        fig = Figure(figsize=(3.3 * cols, 2.2 * rows))
-        axes = fig.subplots(rows, cols, squeeze=False).ravel()
-        for ax, (name, values) in zip(axes, items, strict=False):
+        fig, axes = panel_grid(len(items), 4, 3.3, 2.2)
+        for ax, (name, values) in zip(axes, items, strict=True):
             values = values.sort_values(ascending=False)
             frame = pd.DataFrame({"parameter": values.index, "value": values})
             sns.barplot(data=frame, x="value", y="parameter", ax=ax, color="C0")
@@ -30,8 +25,6 @@ def importance_bars(importances: Mapping[str, pd.Series]) -> Chart | None:
             ax.set_xlabel("importance")
             ax.set_ylabel("")
             ax.set_title(name, fontsize="small")
-        for ax in axes[len(items) :]:
-            ax.set_visible(False)
         fig.tight_layout()
         caption = (
             "Share of the objective's variation due to each searched hyperparameter in each "

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
-from matplotlib.figure import Figure
 
-from bench.report.figures._chart import Chart, chart, legend, log_axis, style
+from bench.report.figures._chart import Chart, chart, legend, log_axis, panel_grid, style
 
 
 def tunability_curves(
@@ -24,12 +22,9 @@ def tunability_curves(
     tasks = [t for t, c in curves.items() if c]
     if not tasks:
         return None
-    cols = min(len(tasks), 3)
-    rows = math.ceil(len(tasks) / cols)
     with style():
-        fig = Figure(figsize=(4.2 * cols, 3.0 * rows))
-        axes = fig.subplots(rows, cols, squeeze=False).ravel()
-        for ax, task in zip(axes, tasks, strict=False):
+        fig, axes = panel_grid(len(tasks), 3, 4.2, 3.0)
+        for ax, task in zip(axes, tasks, strict=True):
             for optimizer, table in curves[task].items():
                 shown = table[np.isfinite(table["median"])]
                 if shown.empty:
@@ -44,8 +39,6 @@ def tunability_curves(
             ax.set_ylabel("best score after k trials")
             ax.set_title(task, fontsize="small")
             legend(ax, fontsize="x-small")
-        for ax in axes[len(tasks) :]:
-            ax.set_visible(False)
         fig.tight_layout()
         sampled = ", ".join(sorted(set(samplers))) or "the sweep's sampler"
         caption = (
