@@ -6,29 +6,20 @@ storage) plus what comes after the sweep and before it (start-up, export, the re
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import optuna
 import pytest
+from processes import run_bench
 
-REPO = Path(__file__).resolve().parents[2]
 PAPER_TASKS = "quadratic,rosenbrock,rastrigin,double_well,logreg_digits,mlp_digits"
 
 
 def _bench(*args: str, cwd: Path) -> float:
     """Run ``python -m bench args`` in ``cwd``; its wall time in seconds."""
     started = time.perf_counter()
-    done = subprocess.run(
-        [sys.executable, "-m", "bench", *args, "progress=false"],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
-    )
+    done = run_bench(*args, "progress=false", cwd=cwd, timeout=1800)
     assert done.returncode == 0, done.stderr
     return time.perf_counter() - started
 
