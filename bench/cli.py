@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import hydra
-import torch
 from hydra import compose, initialize_config_dir
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.core.override_parser.types import Override
@@ -19,18 +18,16 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from bench.config import ConfigError, is_report, is_sweep, register, validate
-from bench.names import check_name
-from bench.sweep import (
-    STORAGE_ERRORS,
-    error_line,
-    quiet_optuna,
-    run_single,
-    run_sweep,
-    validate_sweep,
+from bench.config import (
+    ConfigError,
+    check_writable,
+    is_report,
+    is_sweep,
+    register,
+    register_for_reports,
+    validate,
 )
-from bench.sweep.export import check_writable
-from bench.sweep.storage import check_storage
+from bench.names import check_name
 
 __all__ = ["MultirunReport", "main"]
 
@@ -45,7 +42,7 @@ def _choices(group: str) -> list[str]:
 
 def check_arguments(argv: list[str]) -> None:
     """Compose the configuration once per choice named on the command line, and validate it."""
-    register()
+    _register(argv)
     overrides = [a for a in argv if not a.startswith("-")]
     # One composition with every sweep at its first value, then one per further value of each
     # sweep: every value is checked, in a number of compositions that adds up rather than
@@ -79,18 +76,42 @@ def check_arguments(argv: list[str]) -> None:
             raise ConfigError(_one_line(error)) from None
 
 
+def report_only(argv: list[str]) -> bool:
+    """Whether the command only builds a report (``+report=…``; no sweep, no multirun)."""
+    if any(a in ("--multirun", "-m") for a in argv):
+        return False
+    try:
+        keys = {o.key_or_group for o in _parse([a for a in argv if not a.startswith("-")])}
+    except ConfigError:
+        return False
+    return "report" in keys and not keys & {"sweep", "experiment"}
+
+
+def _register(argv: list[str]) -> None:
+    """The schemas the command composes against: without torch for a report alone."""
+    if report_only(argv):
+        register_for_reports(_choices("task"), _choices("optimizer"))
+    else:
+        register()
+
+
 def _check(cfg: DictConfig) -> None:
-    """Validate one composed configuration, as its run would use it."""
-    validate(cfg)
+    """Validate one composed configuration, as its run would use it (a report reads results
+    only: its task, optimizer and run settings are not used)."""
     _check_names(cfg)
     check_writable(cfg.results_dir)
-    if is_sweep(cfg):
-        validate_sweep(cfg)
     if is_report(cfg):
         studies = cfg.report.studies
         _check_studies(cfg.results_dir, None if studies is None else list(studies))
-    else:
-        check_storage(cfg.storage, cfg.results_dir)
+        return
+    from bench.sweep import quiet_optuna, validate_sweep
+    from bench.sweep.storage import check_storage
+
+    quiet_optuna()
+    validate(cfg)
+    if is_sweep(cfg):
+        validate_sweep(cfg)
+    check_storage(cfg.storage, cfg.results_dir)
 
 
 def _check_studies(results_dir: str, studies: list[str] | None) -> None:
@@ -149,20 +170,37 @@ def _one_line(error: BaseException) -> str:
 @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="config")
 def _hydra_main(cfg: DictConfig) -> str | None:
     """Run the job: a report, a sweep (and its report) or a single run; returns its study."""
-    quiet_optuna()  # again: launchers may run the job in another process
     try:
         if is_report(cfg):
             _report(cfg, cfg.report.name, cfg.report.studies, cfg.report.experiment)
             return None
+        return _run(cfg)
+    except ConfigError as error:
+        print(f"bench: {error}", file=sys.stderr)
+        raise SystemExit(2) from None
+    except KeyboardInterrupt:
+        _interrupted(cfg)
+
+
+def _run(cfg: DictConfig) -> str:
+    """A sweep (and its report) or a single run; returns its study."""
+    import torch
+
+    from bench.sweep import STORAGE_ERRORS, error_line, quiet_optuna, run_single, run_sweep
+
+    quiet_optuna()  # here too: launchers may run the job in another process
+    # A converged run's gradients and second moments decay into subnormal numbers, which cost
+    # the CPU up to 100x per operation (Adam on wilson_separable: 10x slower in all); flushing
+    # them to zero changes no value above 1e-308 (float64) or 1e-38 (float32). Process-wide,
+    # so it is set for the command's job, not inside the engine that tests and libraries call.
+    torch.set_flush_denormal(True)
+    try:
         if is_sweep(cfg):
             name = run_sweep(cfg).study_name
             if cfg.auto_report:
                 _report(cfg, name, [name])
             return name
         return str(run_single(cfg).study.iloc[0])
-    except ConfigError as error:
-        print(f"bench: {error}", file=sys.stderr)
-        raise SystemExit(2) from None
     except STORAGE_ERRORS as error:
         print(
             f"bench: the storage failed during the run ({error_line(error)}); re-run the same "
@@ -170,8 +208,6 @@ def _hydra_main(cfg: DictConfig) -> str | None:
             file=sys.stderr,
         )
         raise SystemExit(3) from None
-    except KeyboardInterrupt:
-        _interrupted(cfg)
 
 
 def _interrupted(cfg: DictConfig) -> None:
@@ -179,6 +215,7 @@ def _interrupted(cfg: DictConfig) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not stop the clean-up
     failed = "no"
     if not is_report(cfg):
+        from bench.sweep import STORAGE_ERRORS
         from bench.sweep.interrupt import fail_own_trials
 
         with contextlib.suppress(ConfigError, *STORAGE_ERRORS):
@@ -231,18 +268,13 @@ class MultirunReport(Callback):
 
 def main() -> None:
     """``python -m bench``: check the arguments, then run through Hydra."""
-    quiet_optuna()
-    # A converged run's gradients and second moments decay into subnormal numbers, which cost
-    # the CPU up to 100x per operation (Adam on wilson_separable: 10x slower in all); flushing
-    # them to zero changes no value above 1e-308 (float64) or 1e-38 (float32). Process-wide,
-    # so it is set for the command, not inside the engine that tests and libraries call.
-    torch.set_flush_denormal(True)
     argv = sys.argv[1:]
-    if not any(a in _PASS_THROUGH or a.startswith("hydra.") for a in argv):
+    if any(a in _PASS_THROUGH or a.startswith("hydra.") for a in argv):
+        _register(argv)
+    else:
         try:
             check_arguments(argv)
         except ConfigError as error:
             print(f"bench: {error}", file=sys.stderr)
             raise SystemExit(2) from None
-    register()
     _hydra_main()

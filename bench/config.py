@@ -3,27 +3,33 @@
 from __future__ import annotations
 
 import inspect
+import os
+import tempfile
+from collections.abc import Iterable
 from dataclasses import dataclass, field, make_dataclass
+from pathlib import Path
 from typing import Any, get_type_hints
 
-import torch
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING, DictConfig, OmegaConf
 
 __all__ = [
     "Config",
     "ConfigError",
+    "check_writable",
     "is_report",
     "is_sweep",
     "optimizer_options",
     "register",
+    "register_for_reports",
     "rule_schema",
     "task_options",
     "task_schema",
     "validate",
 ]
 
-DTYPES = {"float32": torch.float32, "float64": torch.float64}
+#: The dtypes a run may use, by name (torch's attribute of that name).
+DTYPES = ("float32", "float64")
 
 
 class ConfigError(ValueError):
@@ -182,6 +188,21 @@ def register() -> None:
         # `_<rule>@sweep` in a sweep file: the schema with the rule's declared default space.
         space = default_space(rule.HPARAMS)
         store.store(group="sweep", name=f"_{name}", node=SweepConf(name=name, space=space))
+    _register_common(store)
+
+
+def register_for_reports(tasks: Iterable[str], optimizers: Iterable[str]) -> None:
+    """Register the schemas for a command that only builds a report: the task and optimizer
+    files compose against open ``{name}`` nodes, so that a report never imports torch."""
+    store = ConfigStore.instance()
+    store.store(name="config_schema", node=Config)
+    for group, names in (("task", tasks), ("optimizer", optimizers)):
+        for name in names:
+            store.store(group=group, name=f"_{name}", node={"name": name})
+    _register_common(store)
+
+
+def _register_common(store: ConfigStore) -> None:
     store.store(group="storage", name="_storage", node=StorageConf)
     store.store(group="sweep", name="_sweep", node=SweepConf)
     store.store(group="report", name="_report", node=ReportConf)
@@ -191,9 +212,11 @@ def task_options(cfg: DictConfig) -> dict[str, Any]:
     """The task's constructor keywords (without ``name``), device and dtype included."""
     options = OmegaConf.to_container(cfg.task, resolve=True)
     options.pop("name")
+    import torch
+
     from bench.engine import resolve_device
 
-    return {**options, "device": resolve_device(cfg.device), "dtype": DTYPES[cfg.dtype]}
+    return {**options, "device": resolve_device(cfg.device), "dtype": getattr(torch, cfg.dtype)}
 
 
 def optimizer_options(cfg: DictConfig) -> dict[str, Any]:
@@ -263,6 +286,23 @@ def validate(cfg: DictConfig) -> None:
         make_rule(cfg.optimizer.name, 1, **optimizer_options(cfg))
     except ValueError as error:
         raise ConfigError(_keyed(str(error), "optimizer")) from None
+
+
+def check_writable(directory: str | Path, key: str = "results_dir") -> None:
+    """Refuse, in one line and without creating anything, a directory that cannot be written."""
+    path = Path(directory).resolve()
+    existing = next(p for p in (path, *path.parents) if p.exists())
+    if not existing.is_dir():
+        raise ConfigError(
+            f"{key}={str(directory)!r} is not writable: {existing} is not a directory"
+        )
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise ConfigError(f"{key}={str(directory)!r} is not writable")
+    # os.access answers yes to root almost anywhere (/proc included): try, and leave nothing.
+    try:
+        tempfile.TemporaryDirectory(dir=existing, prefix=".bench-probe-").cleanup()
+    except OSError as error:
+        raise ConfigError(f"{key}={str(directory)!r} is not writable: {error.strerror}") from None
 
 
 def _keyed(message: str, group: str) -> str:

@@ -24,9 +24,9 @@ from bench.config import register
 @pytest.fixture(scope="session")
 def compose_config() -> Callable[..., DictConfig]:
     """Compose ``conf/config.yaml`` with overrides, as the command line would."""
-    register()
 
     def _compose(*overrides: str) -> DictConfig:
+        register()  # again: a report's check registers open task and optimizer schemas
         with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
             return compose("config", overrides=list(overrides))
 

@@ -16,8 +16,8 @@ from bench.config import ConfigError
 REPO = Path(__file__).resolve().parent.parent
 
 
-def _bench(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
+def _bench(*args: str, cwd: Path, **env_vars: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(REPO), **env_vars}
     return subprocess.run(
         [sys.executable, "-m", "bench", *args],
         capture_output=True,
@@ -80,8 +80,10 @@ def test_report_command_builds_the_html_and_tables_of_stored_studies(tmp_path: P
     sweep = _bench("+sweep=sgd", "task=quadratic", "sweep.n_trials=4", "steps=50", cwd=tmp_path)
     assert sweep.returncode == 0, sweep.stderr
     assert "report in reports/sgd-quadratic/index.html" in sweep.stdout  # the sweep's own
-    done = _bench("+report=default", cwd=tmp_path)
+    done = _bench("+report=default", cwd=tmp_path, PYTHONPROFILEIMPORTTIME="1")
     assert done.returncode == 0, done.stderr
+    imported = {line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines()}
+    assert "pandas" in imported and not imported & {"torch", "optuna"}  # a report starts fast
     report = tmp_path / "reports" / "default"
     assert "sgd-quadratic" in (report / "index.html").read_text()
     assert list((report / "tables").glob("*.tex")) and list((report / "tables").glob("*.md"))

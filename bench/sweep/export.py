@@ -6,7 +6,6 @@ import json
 import os
 import platform
 import subprocess
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -23,24 +22,7 @@ from bench.sweep.importance import importance_frame
 from bench.sweep.storage import mask_url
 from bench.sweep.study import curves_frame, runs_frame
 
-__all__ = ["check_writable", "environment", "export_study", "study_dir", "summarize"]
-
-
-def check_writable(directory: str | Path, key: str = "results_dir") -> None:
-    """Refuse, in one line and without creating anything, a directory that cannot be written."""
-    path = Path(directory).resolve()
-    existing = next(p for p in (path, *path.parents) if p.exists())
-    if not existing.is_dir():
-        raise ConfigError(
-            f"{key}={str(directory)!r} is not writable: {existing} is not a directory"
-        )
-    if not os.access(existing, os.W_OK | os.X_OK):
-        raise ConfigError(f"{key}={str(directory)!r} is not writable")
-    # os.access answers yes to root almost anywhere (/proc included): try, and leave nothing.
-    try:
-        tempfile.TemporaryDirectory(dir=existing, prefix=".bench-probe-").cleanup()
-    except OSError as error:
-        raise ConfigError(f"{key}={str(directory)!r} is not writable: {error.strerror}") from None
+__all__ = ["environment", "export_study", "study_dir", "summarize"]
 
 
 def study_dir(results_dir: str | Path, study: str) -> Path:
