@@ -53,7 +53,7 @@ __all__ = [
     "steps_spent",
     "time_to_target",
     "trial_scores",
-    "trial_status",
+    "trial_statuses",
     "wilson_interval",
 ]
 
@@ -187,12 +187,13 @@ def ert_interval(
 
 def mean_interval(values: Sequence[float] | np.ndarray) -> tuple[float, float]:
     """Student-t 95 % confidence interval of the mean; NaN, NaN below two values."""
-    from scipy import stats  # here: only the tables need it
+    # scipy.stats.t.ppf is this function; importing scipy.stats takes a second.
+    from scipy.special import stdtrit
 
     values = np.asarray(values, dtype=float)
     if values.size < 2:
         return (math.nan, math.nan)
-    half = stats.t.ppf(0.975, values.size - 1) * values.std(ddof=1) / math.sqrt(values.size)
+    half = stdtrit(values.size - 1, 0.975) * values.std(ddof=1) / math.sqrt(values.size)
     mean = float(values.mean())
     return (mean - half, mean + half)
 
@@ -262,11 +263,9 @@ def trial_scores(runs: pd.DataFrame, objective: str, f_ref: float = 0.0) -> pd.S
     trial with a diverged seed scores +inf; a pruned trial NaN (no result); failed trials are
     left out (they explored nothing).
     """
-    per_trial = (
-        runs[runs["status"] != "failed"]
-        .groupby("trial")
-        .agg(objective=("objective", "first"), status=("status", trial_status))
-    )
+    kept = runs[runs["status"] != "failed"]
+    per_trial = kept.groupby("trial").agg(objective=("objective", "first"))
+    per_trial["status"] = trial_statuses(kept)
     values = per_trial["objective"].to_numpy(float)
     with np.errstate(divide="ignore", invalid="ignore"):
         if objective in ("final_loss", "best_loss"):
@@ -280,13 +279,16 @@ def trial_scores(runs: pd.DataFrame, objective: str, f_ref: float = 0.0) -> pd.S
     return pd.Series(score, index=per_trial.index, name="score")
 
 
-def trial_status(statuses: pd.Series) -> str:
-    """A trial's status from its runs: failed, pruned, diverged (any seed), else complete."""
-    values = set(statuses)
-    for status in ("failed", "pruned", "diverged"):
-        if status in values:
-            return status
-    return "complete"
+#: A trial's status is the first of these that any of its runs has.
+_PRECEDENCE = ("failed", "pruned", "diverged", "complete")
+
+
+def trial_statuses(runs: pd.DataFrame) -> pd.Series:
+    """Each trial's status from its runs: failed, pruned, diverged (any seed), else complete."""
+    rank = runs["status"].map({s: i for i, s in enumerate(_PRECEDENCE)})
+    first = rank.fillna(len(_PRECEDENCE) - 1).groupby(runs["trial"]).min()
+    names = np.asarray(_PRECEDENCE, dtype=object)[first.to_numpy(int)]
+    return pd.Series(names, index=first.index, name="status")
 
 
 # --- stability -------------------------------------------------------------------------------
@@ -449,9 +451,24 @@ def run_roughness(curves: pd.DataFrame) -> pd.DataFrame:
     """Roughness of every recorded curve: one row per (study, trial, seed)."""
     if curves.empty:
         return pd.DataFrame(columns=["study", "trial", "seed", "roughness"])
-    ordered = curves.sort_values(["study", "trial", "seed", "step"])
-    result = ordered.groupby(["study", "trial", "seed"], sort=False)["loss"].agg(roughness)
-    return result.rename("roughness").reset_index()
+    keys = ["study", "trial", "seed"]
+    ordered = curves.sort_values([*keys, "step"])
+    grouped = ordered.groupby(keys, sort=False)
+    group = grouped.ngroup().to_numpy()
+    loss = ordered["loss"].to_numpy(float)
+    # ``roughness`` of every curve at once: a curve's steps are its rows after the first.
+    count = group.max() + 1
+    steps = np.diff(loss)
+    within = group[1:] == group[:-1]
+    up = np.bincount(group[1:], np.where(within & (steps > 0), steps, 0.0), count)
+    down = np.bincount(group[1:], np.where(within & (steps < 0), -steps, 0.0), count)
+    finite = np.bincount(group, ~np.isfinite(loss), count) == 0
+    valid = finite & (np.bincount(group, minlength=count) >= 2) & (down > 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        value = np.where(valid, up / down, math.nan)
+    table = grouped.size().reset_index()[keys]
+    table["roughness"] = value
+    return table
 
 
 # --- local minima ----------------------------------------------------------------------------

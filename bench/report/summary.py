@@ -186,7 +186,7 @@ def summarize(
     """
     runs = study.runs
     run_counts = {s: int((runs["status"] == s).sum()) for s in STATUSES}
-    statuses = runs.groupby("trial")["status"].agg(metrics.trial_status)
+    statuses = metrics.trial_statuses(runs)
     trial_counts = {s: int((statuses == s).sum()) for s in STATUSES}
     scores = metrics.trial_scores(runs, study.objective, study.f_ref) if len(runs) else pd.Series()
 

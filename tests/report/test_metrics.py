@@ -235,6 +235,38 @@ def test_run_roughness_orders_each_curve_by_step() -> None:
     assert table["roughness"].tolist() == pytest.approx([0.2])
 
 
+def test_a_trial_takes_the_first_of_failed_pruned_diverged_among_its_runs() -> None:
+    runs = pd.DataFrame(
+        {
+            "trial": [0, 0, 1, 1, 2, 2, 3, 3],
+            "status": ["complete", "complete", "complete", "diverged"]
+            + ["diverged", "pruned", "pruned", "failed"],
+        }
+    )
+    statuses = metrics.trial_statuses(runs.sample(frac=1.0, random_state=1))
+    assert statuses.to_dict() == {0: "complete", 1: "diverged", 2: "pruned", 3: "failed"}
+
+
+def test_run_roughness_is_roughness_of_each_curve() -> None:
+    rng = np.random.default_rng(3)
+    frames = []
+    for trial, seed in [(0, 0), (0, 1), (1, 0), (2, 5), (3, 0), (4, 0)]:
+        loss = rng.normal(size=7).cumsum()
+        if trial == 2:
+            loss[3] = math.inf
+        if trial == 3:
+            loss = np.arange(7.0)  # never decreases
+        if trial == 4:
+            loss = loss[:1]
+        steps = rng.permutation(len(loss))
+        frames.append(pd.DataFrame({"trial": trial, "seed": seed, "step": steps, "loss": loss}))
+    curves = pd.concat(frames).assign(study="s").sample(frac=1.0, random_state=0)
+    table = metrics.run_roughness(curves).set_index(["trial", "seed"])["roughness"]
+    for (trial, seed), curve in curves.groupby(["trial", "seed"]):
+        expected = metrics.roughness(curve.sort_values("step")["loss"])
+        assert table[(trial, seed)] == pytest.approx(expected, nan_ok=True, rel=1e-12)
+
+
 # --- local minima ----------------------------------------------------------------------------
 
 

@@ -1,9 +1,9 @@
 """Figures: pure functions from studies to an inline image (data URI) and a one-sentence caption.
 
 One module per report section; a new figure is one function in the module of its section, plus one
-line in ``bench.report.sections``. Figures are ``matplotlib.figure.Figure`` objects drawn with
-seaborn on explicit axes: no pyplot, no global style, nothing shown; the same results give the
-same bytes.
+line in ``bench.report.sections``. Figures are ``matplotlib.figure.Figure`` objects drawn in
+seaborn's look on explicit axes: no pyplot, no global style, nothing shown; the same results give
+the same bytes.
 """
 
 from __future__ import annotations

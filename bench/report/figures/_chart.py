@@ -1,8 +1,8 @@
 """What every figure shares: the chart type, the palette, the style, rendering, axes and labels.
 
-Figures are ``matplotlib.figure.Figure`` objects drawn with seaborn on explicit axes: no pyplot,
-no global style (seaborn's style applies inside ``style`` only), nothing shown. SVG output is
-made deterministic (fixed hash salt, no date) so that the same results give the same report.
+Figures are ``matplotlib.figure.Figure`` objects drawn on explicit axes: no pyplot, no global
+style (seaborn's look applies inside ``style`` only), nothing shown. SVG output is made
+deterministic (fixed hash salt, no date) so that the same results give the same report.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from typing import NamedTuple
 
 import matplotlib as mpl
-import seaborn as sns
+from matplotlib.colors import to_rgb
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, NullLocator
 
@@ -31,6 +31,51 @@ OBJECTIVE_LABELS = {
 }
 DIVERGED = "#d62728"
 
+#: seaborn 0.13's "colorblind" palette.
+COLORBLIND = (
+    "#0173b2", "#de8f05", "#029e73", "#d55e00", "#cc78bc",
+    "#ca9161", "#fbafe4", "#949494", "#ece133", "#56b4e9",
+)  # fmt: skip
+
+#: seaborn 0.13's ``axes_style("whitegrid")`` and ``plotting_context("paper")``, as rc values:
+#: importing seaborn (and the SciPy it imports) would take longer than a one-study report.
+SEABORN_RC = {
+    "figure.facecolor": "white",
+    "axes.facecolor": "white",
+    "axes.edgecolor": ".8",
+    "axes.labelcolor": ".15",
+    "axes.axisbelow": True,
+    "axes.grid": True,
+    "axes.linewidth": 1.0,
+    "grid.color": ".8",
+    "grid.linestyle": "-",
+    "grid.linewidth": 0.8,
+    "text.color": ".15",
+    "xtick.color": ".15",
+    "ytick.color": ".15",
+    "xtick.direction": "out",
+    "ytick.direction": "out",
+    "xtick.bottom": False,
+    "xtick.top": False,
+    "ytick.left": False,
+    "ytick.right": False,
+    "font.family": ["sans-serif"],
+    "font.sans-serif": ["Arial", "DejaVu Sans", "Liberation Sans", "Bitstream Vera Sans"],
+    "font.size": 9.6,
+    "axes.labelsize": 9.6,
+    "axes.titlesize": 9.6,
+    "xtick.labelsize": 8.8,
+    "ytick.labelsize": 8.8,
+    "legend.fontsize": 8.8,
+    "legend.title_fontsize": 9.6,
+    "lines.linewidth": 1.2,
+    "lines.markersize": 4.8,
+    "lines.solid_capstyle": "round",
+    "patch.edgecolor": "white",
+    "patch.force_edgecolor": True,
+    "patch.linewidth": 0.8,
+}
+
 
 class Chart(NamedTuple):
     """An image ready to inline (``data:`` URI) and what it shows, in one sentence."""
@@ -41,15 +86,14 @@ class Chart(NamedTuple):
 
 def palette(labels: Sequence[str]) -> dict[str, tuple[float, float, float]]:
     """One colour per optimizer label, stable across every figure of a report."""
-    colours = sns.color_palette("colorblind", max(len(labels), 1))
-    return {label: colours[i % len(colours)] for i, label in enumerate(labels)}
+    return {label: to_rgb(COLORBLIND[i % len(COLORBLIND)]) for i, label in enumerate(labels)}
 
 
 @contextmanager
 def style() -> Iterator[None]:
-    """Seaborn's whitegrid/paper style and a fixed SVG hash salt, for this block only."""
+    """Seaborn's whitegrid/paper look and a fixed SVG hash salt, for this block only."""
     rc = {"svg.hashsalt": "bench-report", "svg.fonttype": "path", "figure.dpi": 100}
-    with sns.axes_style("whitegrid"), sns.plotting_context("paper"), mpl.rc_context(rc):
+    with mpl.rc_context({**SEABORN_RC, **rc}):
         yield
 
 

@@ -6,7 +6,6 @@ from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
-import seaborn as sns
 from matplotlib.figure import Figure
 
 from bench.report import metrics
@@ -51,16 +50,11 @@ def loss_curves(
     with style():
         fig = Figure(figsize=(6.4, 3.4))
         ax = fig.add_subplot()
-        sns.lineplot(
-            data=data,
-            x="step",
-            y="gap",
-            hue="optimizer",
-            estimator="median",
-            errorbar=("pi", 100),
-            palette={k: colours[k] for k in data["optimizer"].unique()},
-            ax=ax,
-        )
+        for label, curves in data.groupby("optimizer", sort=False):
+            band = curves.groupby("step")["gap"].agg(["median", "min", "max"])
+            colour = colours[label]
+            ax.plot(band.index, band["median"], color=colour, label=label)
+            ax.fill_between(band.index, band["min"], band["max"], color=colour, alpha=0.2, lw=0)
         log_axis(ax, "y")
         if target is not None and target > 0:
             ax.axhline(target, color="0.3", linestyle="--", linewidth=1, label="target")

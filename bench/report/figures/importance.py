@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import pandas as pd
-import seaborn as sns
 
 from bench.report.figures._chart import Chart, chart, panel_grid, style
 
@@ -19,8 +18,10 @@ def importance_bars(importances: Mapping[str, pd.Series]) -> Chart | None:
         fig, axes = panel_grid(len(items), 4, 3.3, 2.2)
         for ax, (name, values) in zip(axes, items, strict=True):
             values = values.sort_values(ascending=False)
-            frame = pd.DataFrame({"parameter": values.index, "value": values})
-            sns.barplot(data=frame, x="value", y="parameter", ax=ax, color="C0")
+            ax.barh(range(len(values)), values.to_numpy(float), color="C0")
+            ax.set_yticks(range(len(values)), [str(p) for p in values.index])
+            ax.invert_yaxis()  # the most important on top
+            ax.grid(False, axis="y")
             ax.set_xlim(0, 1)
             ax.set_xlabel("importance")
             ax.set_ylabel("")

@@ -6,7 +6,6 @@ from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
-import seaborn as sns
 from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, NullLocator
@@ -32,10 +31,11 @@ def _trial_table(study: StudyData, scores: pd.Series) -> pd.DataFrame:
     """One row per non-failed trial: lr, β₁-like value, score, status, pruned loss score."""
     runs = study.runs[study.runs["status"] != "failed"]
     momentum = study.momentum_column
-    agg = {"lr": ("lr", "first"), "status": ("status", metrics.trial_status)}
+    agg = {"lr": ("lr", "first")}
     if momentum:
         agg["momentum"] = (momentum, "first")
     table = runs.groupby("trial").agg(**agg)
+    table["status"] = metrics.trial_statuses(runs)
     table["score"] = scores.reindex(table.index)
     # Pruned trials have no objective; show where their loss was when they were stopped.
     stopped = runs[runs["status"] == "pruned"].groupby("trial")["final_loss"].mean()
@@ -164,20 +164,22 @@ def lr_momentum_heatmap(summaries: Mapping[str, StudySummary], bins: int = 8) ->
         axes = fig.subplots(1, len(items), squeeze=False)[0]
         for i, (ax, (label, summary)) in enumerate(zip(axes, items, strict=True)):
             grid, diverged = grids[label]
-            sns.heatmap(
-                pd.DataFrame(grid, index=y_ticks, columns=x_ticks),
-                ax=ax,
+            mesh = ax.pcolormesh(
+                np.ma.masked_invalid(grid),
                 cmap="viridis_r",
                 vmin=vmin,
                 vmax=vmax,
-                cbar=i == len(items) - 1,
-                cbar_kws={"label": score_label(summary.study)},
-                linewidths=0.5,
-                linecolor="white",
+                edgecolors="white",
+                linewidth=0.5,
             )
+            if i == len(items) - 1:
+                bar = fig.colorbar(mesh, ax=ax, label=score_label(summary.study))
+                bar.outline.set_linewidth(0)
             for r, c in diverged:
                 ax.text(c + 0.5, r + 0.5, "×", ha="center", va="center", color=DIVERGED)
-            ax.invert_yaxis()
+            ax.grid(False)
+            ax.set_xticks(np.arange(len(x_ticks)) + 0.5, x_ticks)
+            ax.set_yticks(np.arange(len(y_ticks)) + 0.5, y_ticks)
             ax.set_xlabel("learning rate η (bin centre)")
             ax.set_ylabel(momentum_label(summary.study))
             ax.set_title(label)
