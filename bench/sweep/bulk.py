@@ -87,31 +87,41 @@ def create_trials(
         past = rows[by_id[0]].count_past_trials(session)
         for rank, i in enumerate(by_id):
             rows[i].number = past + rank
-        session.add_all(
-            new
-            for row, template in zip(rows, templates, strict=True)
-            for new in _attached_rows(row.trial_id, template)
+        pairs = list(zip(rows, templates, strict=True))
+        _insert(
+            session,
+            models.TrialParamModel,
+            [
+                {
+                    "trial_id": row.trial_id,
+                    "param_name": name,
+                    "param_value": template.distributions[name].to_internal_repr(value),
+                    "distribution_json": distribution_to_json(template.distributions[name]),
+                }
+                for row, template in pairs
+                for name, value in template.params.items()
+            ],
         )
+        for model, attrs in (
+            (models.TrialUserAttributeModel, "user_attrs"),
+            (models.TrialSystemAttributeModel, "system_attrs"),
+        ):
+            _insert(
+                session,
+                model,
+                [
+                    {"trial_id": row.trial_id, "key": key, "value_json": json.dumps(value)}
+                    for row, template in pairs
+                    for key, value in getattr(template, attrs).items()
+                ],
+            )
         return [row.trial_id for row in rows]
 
 
-def _attached_rows(trial_id: int, template: FrozenTrial) -> Iterator[models.BaseModel]:
-    for name, value in template.params.items():
-        distribution = template.distributions[name]
-        yield models.TrialParamModel(
-            trial_id=trial_id,
-            param_name=name,
-            param_value=distribution.to_internal_repr(value),
-            distribution_json=distribution_to_json(distribution),
-        )
-    for key, value in template.user_attrs.items():
-        yield models.TrialUserAttributeModel(
-            trial_id=trial_id, key=key, value_json=json.dumps(value)
-        )
-    for key, value in template.system_attrs.items():
-        yield models.TrialSystemAttributeModel(
-            trial_id=trial_id, key=key, value_json=json.dumps(value)
-        )
+def _insert(session: orm.Session, model: type[models.BaseModel], rows: list[dict]) -> None:
+    """Insert ``rows`` into ``model``'s table in one statement (executemany), past the ORM."""
+    if rows:
+        session.execute(sqlalchemy.insert(model.__table__), rows)
 
 
 def finish_trials(
@@ -132,38 +142,51 @@ def finish_trials(
             storage.set_trial_state_values(trial.trial_id, state=trial.state, values=values)
         return
     ids = [trial.trial_id for trial in finished]
+    trials = models.TrialModel.__table__
     with _transaction(rdb) as session:
-        rows = {
-            row.trial_id: row
-            for row in session.query(models.TrialModel)
-            .filter(models.TrialModel.trial_id.in_(ids))
-            .with_for_update()
-        }
+        states = dict(
+            session.execute(
+                sqlalchemy.select(trials.c.trial_id, trials.c.state)
+                .where(trials.c.trial_id.in_(ids))
+                .with_for_update()
+            ).all()
+        )
         for trial in finished:
-            rdb.check_trial_is_updatable(trial.trial_id, rows[trial.trial_id].state)
+            rdb.check_trial_is_updatable(trial.trial_id, states[trial.trial_id])
         keys = {key for trial in finished for key in trial.user_attrs}
-        session.query(models.TrialUserAttributeModel).filter(
-            models.TrialUserAttributeModel.trial_id.in_(ids),
-            models.TrialUserAttributeModel.key.in_(keys),
-        ).delete(synchronize_session=False)
-        now = datetime.now()
-        for trial in finished:
-            session.add_all(
-                models.TrialUserAttributeModel(
-                    trial_id=trial.trial_id, key=key, value_json=json.dumps(value)
-                )
+        attrs = models.TrialUserAttributeModel.__table__
+        session.execute(
+            sqlalchemy.delete(attrs).where(attrs.c.trial_id.in_(ids), attrs.c.key.in_(keys))
+        )
+        _insert(
+            session,
+            models.TrialUserAttributeModel,
+            [
+                {"trial_id": trial.trial_id, "key": key, "value_json": json.dumps(value)}
+                for trial in finished
                 for key, value in trial.user_attrs.items()
-            )
-            if trial.value is not None:
-                stored, kind = models.TrialValueModel.value_to_stored_repr(trial.value)
-                session.add(
-                    models.TrialValueModel(
-                        trial_id=trial.trial_id, objective=0, value=stored, value_type=kind
-                    )
-                )
-            row = rows[trial.trial_id]
-            row.state = trial.state
-            row.datetime_complete = now
+            ],
+        )
+        values = [
+            (trial.trial_id, models.TrialValueModel.value_to_stored_repr(trial.value))
+            for trial in finished
+            if trial.value is not None
+        ]
+        _insert(
+            session,
+            models.TrialValueModel,
+            [
+                {"trial_id": trial_id, "objective": 0, "value": stored, "value_type": kind}
+                for trial_id, (stored, kind) in values
+            ],
+        )
+        now = datetime.now()
+        session.execute(
+            sqlalchemy.update(trials)
+            .where(trials.c.trial_id == sqlalchemy.bindparam("finished_id"))
+            .values(state=sqlalchemy.bindparam("finished_state"), datetime_complete=now),
+            [{"finished_id": t.trial_id, "finished_state": t.state} for t in finished],
+        )
 
 
 def record_heartbeats(
@@ -175,4 +198,4 @@ def record_heartbeats(
             storage.record_heartbeat(trial_id)
         return
     with _transaction(rdb) as session:
-        session.add_all(models.TrialHeartbeatModel(trial_id=trial_id) for trial_id in trial_ids)
+        _insert(session, models.TrialHeartbeatModel, [{"trial_id": i} for i in trial_ids])
