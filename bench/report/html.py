@@ -12,6 +12,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from bench.report.drawing import Draw
 from bench.report.figures import Chart
 from bench.report.findings import Finding
 from bench.report.summary import StudySummary
@@ -56,7 +57,9 @@ class Section:
     title: str
     intro: str = ""
     body: str = ""
-    charts: Sequence[Chart] = field(default_factory=tuple)
+    #: Drawn charts; a section builder may put ``Draw`` jobs here, which ``build_sections``
+    #: draws (all of a report's at once) before the page is written.
+    charts: Sequence[Chart | Draw] = field(default_factory=tuple)
     notes: Sequence[str] = field(default_factory=tuple)
 
 

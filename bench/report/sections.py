@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from html import escape
 from typing import NamedTuple
 
@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from bench.report import figures, metrics, tables
+from bench.report.drawing import Draw, draw_all
 from bench.report.figures import Chart
 from bench.report.html import Section, anchor, details_table, summary_table
 from bench.report.labels import param_label
@@ -59,8 +60,16 @@ class Entry(NamedTuple):
 
 
 def build_sections(context: Context) -> list[Section]:
-    """Every registered section, in registry order."""
-    return [section for entry in SECTIONS for section in entry.build(context)]
+    """Every registered section, in registry order, its charts drawn (``Draw`` jobs all at
+    once, in worker processes where there are many); a chart with nothing to show is left out."""
+    sections = [section for entry in SECTIONS for section in entry.build(context)]
+    jobs = [chart for section in sections for chart in section.charts if isinstance(chart, Draw)]
+    drawn = iter(draw_all(jobs))
+    resolved = []
+    for section in sections:
+        charts = [next(drawn) if isinstance(c, Draw) else c for c in section.charts]
+        resolved.append(replace(section, charts=[c for c in charts if c is not None]))
+    return resolved
 
 
 def _summary(context: Context) -> list[Section]:
@@ -110,12 +119,23 @@ def _tables(context: Context) -> list[Section]:
     ]
 
 
+def _objective_vs_lr(row: Mapping[str, StudySummary], colours: Mapping[str, tuple]) -> Chart | None:
+    return figures.objective_vs_lr(row)
+
+
+def _lr_momentum_heatmap(
+    row: Mapping[str, StudySummary], colours: Mapping[str, tuple]
+) -> Chart | None:
+    return figures.lr_momentum_heatmap(row)
+
+
 #: One chart each in every task's section, in order; a chart that does not apply (escape vs η on
-#: a task without basins) is None and left out.
+#: a task without basins) is None and left out. Module-level functions: a worker process
+#: imports them by name.
 TASK_FIGURES: list[Callable[[Mapping[str, StudySummary], Mapping[str, tuple]], Chart | None]] = [
     figures.loss_curves,
-    lambda row, colours: figures.objective_vs_lr(row),
-    lambda row, colours: figures.lr_momentum_heatmap(row),
+    _objective_vs_lr,
+    _lr_momentum_heatmap,
     figures.divergence_vs_lr,
     figures.escape_vs_lr,
 ]
@@ -140,7 +160,7 @@ def _task_section(
         facts.append(f"seeds per configuration: {', '.join(map(str, sorted(seeds)))}")
     studies = ", ".join(f"{o}: {s.study.name}" for o, s in row.items())
     intro = f'<p class="meta">{escape("; ".join(facts))}. Studies: {escape(studies)}.</p>'
-    charts = [draw(row, colours) for draw in TASK_FIGURES]
+    charts = [Draw(draw, (row, colours)) for draw in TASK_FIGURES]
     notes = []
     for label, s in row.items():
         if s.best_trial is None:
@@ -153,7 +173,7 @@ def _task_section(
         f"task-{anchor(task)}",
         f"Task: {task}",
         intro=intro,
-        charts=[c for c in charts if c is not None],
+        charts=charts,
         notes=notes,
     )
 
@@ -263,11 +283,10 @@ def _importance(context: Context) -> list[Section]:
         else:
             note = next(iter(table.get("note", pd.Series(dtype=str)).dropna()), "none exported")
             notes.append(f"{s.study.name}: no importance ({note}).")
-    chart = figures.importance_bars(values)
     section = Section(
         "importance",
         "Hyperparameter importance",
-        charts=[chart] if chart else [],
+        charts=[Draw(figures.importance_bars, (values,))],
         notes=notes,
     )
     return [section]
@@ -286,12 +305,12 @@ def _tunability(context: Context) -> list[Section]:
             share = "—" if math.isnan(s.share_within) else f"{100 * s.share_within:.0f} %"
             shares.append(f"{task} · {opt}: {share} of {scores.size}")
     samplers = [s.study.sampler for s in context.every]
-    chart = figures.tunability_curves(curves, context.colours, samplers)
+    chart = Draw(figures.tunability_curves, (curves, context.colours, samplers))
     intro = (
         "<p>Share of the explored trials within 10 % of the best (gap to f*, or steps): "
         f"{escape('; '.join(shares))}.</p>"
     )
-    return [Section("tunability", "Tunability", intro=intro, charts=[chart] if chart else [])]
+    return [Section("tunability", "Tunability", intro=intro, charts=[chart])]
 
 
 def _provenance(context: Context) -> list[Section]:

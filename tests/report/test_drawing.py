@@ -1,0 +1,36 @@
+"""Charts drawn in worker processes are the charts drawn in this one, in order."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bench.report import figures
+from bench.report.drawing import Draw, draw_all
+from bench.report.load import load_studies
+from bench.report.sections import TASK_FIGURES
+from bench.report.summary import group_studies, summarize
+
+
+@pytest.fixture(scope="module")
+def jobs(sweep_results: Path) -> list[Draw]:
+    grid = group_studies(load_studies(sweep_results))
+    drawn = []
+    for task, row in grid.items():
+        summaries = {opt: summarize(study, task, opt) for opt, study in row.items()}
+        colours = figures.palette(sorted(summaries))
+        drawn += [Draw(draw, (summaries, colours)) for draw in TASK_FIGURES]
+    return drawn
+
+
+def test_workers_draw_the_same_bytes_in_the_same_order(jobs: list[Draw]) -> None:
+    here = draw_all(jobs, workers=1)
+    assert any(chart is None for chart in here) and any(chart is not None for chart in here)
+    assert draw_all(jobs, workers=2) == here
+
+
+def test_an_error_in_a_worker_reaches_the_caller() -> None:
+    broken = [Draw(figures.importance_bars, (None,)), Draw(figures.importance_bars, ({},))]
+    with pytest.raises(AttributeError):
+        draw_all(broken, workers=2)
