@@ -14,6 +14,7 @@ import os
 import signal
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any, NamedTuple
 
 from bench.report.figures import Chart
@@ -38,13 +39,22 @@ def draw_all(jobs: Sequence[Draw], workers: int | None = None) -> list[Chart | N
     """Each job's chart (None where it has nothing to draw), in the order of ``jobs``.
 
     ``workers``: processes to draw in; by default one per CPU (at most ``MAX_WORKERS``) where
-    there are ``MIN_PARALLEL`` jobs or more, else none (this process draws).
+    there are ``MIN_PARALLEL`` jobs or more, else none (this process draws). Where no worker
+    can start, this process draws them all.
     """
     if workers is None:
         workers = min(_cpus(), MAX_WORKERS) if len(jobs) >= MIN_PARALLEL else 1
     workers = min(workers, len(jobs))
     if workers < 2:
         return [_draw(job) for job in jobs]
+    try:
+        return _draw_in_pool(jobs, workers)
+    except (OSError, BrokenProcessPool):
+        # No worker could start or one died (a locked-down host, the OOM killer): draw here.
+        return [_draw(job) for job in jobs]
+
+
+def _draw_in_pool(jobs: Sequence[Draw], workers: int) -> list[Chart | None]:
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
     if "forkserver" in methods:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.report import figures
+from bench.report import drawing, figures
 from bench.report.drawing import Draw, draw_all
 from bench.report.load import load_studies
 from bench.report.sections import TASK_FIGURES
@@ -34,3 +34,11 @@ def test_an_error_in_a_worker_reaches_the_caller() -> None:
     broken = [Draw(figures.importance_bars, (None,)), Draw(figures.importance_bars, ({},))]
     with pytest.raises(AttributeError):
         draw_all(broken, workers=2)
+
+
+def test_where_no_worker_can_start_the_caller_draws(jobs: list[Draw], monkeypatch) -> None:
+    def refuse(*args, **kwargs):
+        raise PermissionError("no semaphores here")
+
+    monkeypatch.setattr(drawing, "ProcessPoolExecutor", refuse)
+    assert draw_all(jobs, workers=2) == draw_all(jobs, workers=1)
