@@ -235,7 +235,9 @@ def _report(
 
     check_writable(cfg.reports_dir, "reports_dir")
     try:
-        path = build_report(cfg.results_dir, cfg.reports_dir, name, studies, experiment)
+        path = build_report(
+            cfg.results_dir, cfg.reports_dir, name, studies, experiment, parallel=True
+        )
     except ValueError as error:
         raise ConfigError(str(error)) from None
     print(f"report in {path}")

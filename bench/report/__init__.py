@@ -31,11 +31,16 @@ def build_report(
     name: str = "default",
     studies: Sequence[str] | None = None,
     experiment: str | None = None,
+    *,
+    parallel: bool = False,
 ) -> Path:
     """Write ``reports_dir/name/index.html`` and ``tables/*.tex|md``; return the HTML's path.
 
     ``studies``: names of studies under ``results_dir`` (all when None). ``experiment``: the
-    designed experiment whose findings open the report (also written to ``verdicts.json``). Raises
+    designed experiment whose findings open the report (also written to ``verdicts.json``).
+    ``parallel``: draw a report of many figures in worker processes (the commands do; off by
+    default because each worker imports the caller's ``__main__`` script, as multiprocessing
+    does, which must then guard its work with ``if __name__ == "__main__"``). Raises
     ``ReportError`` (a ``ValueError``), in one line, for an unknown study, an empty results
     directory or a bad report name.
     """
@@ -47,7 +52,7 @@ def build_report(
     findings = analyse(experiment, loaded) if experiment else None
     context = Context.of(loaded)
     _write_tables(out / "tables", context.tables)
-    sections = build_sections(context)
+    sections = build_sections(context, parallel=parallel)
     if findings is not None:
         sections.insert(0, findings_section(findings))
     page = render_page(

@@ -19,7 +19,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--name", default="default", help="report name (default)")
     args = parser.parse_args(argv)
     try:
-        path = build_report(args.results, args.reports, args.name, args.studies or None)
+        path = build_report(
+            args.results, args.reports, args.name, args.studies or None, parallel=True
+        )
     except ReportError as error:
         print(f"bench.report: {error}", file=sys.stderr)
         return 2

@@ -2,7 +2,8 @@
 
 A report's figures are independent pure functions of its studies, and drawing them (matplotlib,
 one core) is most of a large report's time. Section builders hand over ``Draw`` jobs; the
-report draws them all at once, in a process pool where there are enough of them to pay for it.
+report draws them all at once, in a process pool where there are enough of them to pay for it
+and the caller asked for one (the commands do: ``build_report(..., parallel=True)``).
 Workers come from a fork server (a fresh process that imported the figures once), never from a
 fork of the caller, which may hold torch's or Arrow's threads.
 """

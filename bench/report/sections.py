@@ -59,12 +59,13 @@ class Entry(NamedTuple):
     build: Callable[[Context], list[Section]]
 
 
-def build_sections(context: Context) -> list[Section]:
+def build_sections(context: Context, *, parallel: bool = False) -> list[Section]:
     """Every registered section, in registry order, its charts drawn (``Draw`` jobs all at
-    once, in worker processes where there are many); a chart with nothing to show is left out."""
+    once; with ``parallel``, in worker processes where there are many); a chart with nothing to
+    show is left out."""
     sections = [section for entry in SECTIONS for section in entry.build(context)]
     jobs = [chart for section in sections for chart in section.charts if isinstance(chart, Draw)]
-    drawn = iter(draw_all(jobs))
+    drawn = iter(draw_all(jobs, workers=None if parallel else 1))
     resolved = []
     for section in sections:
         charts = [next(drawn) if isinstance(c, Draw) else c for c in section.charts]

@@ -25,10 +25,13 @@ def test_the_signature_is_the_one_the_cli_wires() -> None:
         "name",
         "studies",
         "experiment",
+        "parallel",
     ]
     assert signature.parameters["name"].default == "default"
     assert signature.parameters["studies"].default is None
     assert signature.parameters["experiment"].default is None
+    parallel = signature.parameters["parallel"]
+    assert parallel.kind is parallel.KEYWORD_ONLY and parallel.default is False
 
 
 def test_writes_the_page_and_both_table_formats(report: Path) -> None:
