@@ -76,7 +76,7 @@ def check_arguments(argv: list[str]) -> None:
             raise ConfigError(_one_line(error)) from None
 
 
-def report_only(argv: list[str]) -> bool:
+def _report_only(argv: list[str]) -> bool:
     """Whether the command only builds a report (``+report=…``; no sweep, no multirun)."""
     if any(a in ("--multirun", "-m") for a in argv):
         return False
@@ -89,7 +89,7 @@ def report_only(argv: list[str]) -> bool:
 
 def _register(argv: list[str]) -> None:
     """The schemas the command composes against: without torch for a report alone."""
-    if report_only(argv):
+    if _report_only(argv):
         register_for_reports(_choices("task"), _choices("optimizer"))
     else:
         register()

@@ -180,7 +180,7 @@ def register() -> None:
     from bench.tasks import TASKS
 
     store = ConfigStore.instance()
-    store.store(name="config_schema", node=Config)
+    _register_common(store)
     for name, task in TASKS.items():
         store.store(group="task", name=f"_{name}", node=task_schema(task))
     for name, rule in RULES.items():
@@ -188,21 +188,21 @@ def register() -> None:
         # `_<rule>@sweep` in a sweep file: the schema with the rule's declared default space.
         space = default_space(rule.HPARAMS)
         store.store(group="sweep", name=f"_{name}", node=SweepConf(name=name, space=space))
-    _register_common(store)
 
 
 def register_for_reports(tasks: Iterable[str], optimizers: Iterable[str]) -> None:
     """Register the schemas for a command that only builds a report: the task and optimizer
     files compose against open ``{name}`` nodes, so that a report never imports torch."""
     store = ConfigStore.instance()
-    store.store(name="config_schema", node=Config)
+    _register_common(store)
     for group, names in (("task", tasks), ("optimizer", optimizers)):
         for name in names:
             store.store(group=group, name=f"_{name}", node={"name": name})
-    _register_common(store)
 
 
 def _register_common(store: ConfigStore) -> None:
+    """The schemas that do not depend on the tasks and update rules."""
+    store.store(name="config_schema", node=Config)
     store.store(group="storage", name="_storage", node=StorageConf)
     store.store(group="sweep", name="_sweep", node=SweepConf)
     store.store(group="report", name="_report", node=ReportConf)

@@ -11,6 +11,8 @@ import pytest
 from omegaconf import DictConfig
 
 from bench.report import build_report
+from bench.report.load import load_studies
+from bench.report.summary import group_studies, summarize
 from bench.sweep import run_sweep
 from bench.sweep.export import export_study
 
@@ -69,6 +71,15 @@ def sweep_results(
     _inject_failed_trial(results, "sgd-rosenbrock")
     sweep("+sweep=sgd", "task=quadratic", "sweep.n_trials=4", f"study_name='{XSS}'")
     return results
+
+
+@pytest.fixture(scope="session")
+def rows(sweep_results: Path) -> dict:
+    """Task → optimizer label → summary, for every study in ``sweep_results``."""
+    return {
+        task: {opt: summarize(study, task, opt) for opt, study in row.items()}
+        for task, row in group_studies(load_studies(sweep_results)).items()
+    }
 
 
 @pytest.fixture(scope="session")

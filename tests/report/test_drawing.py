@@ -2,26 +2,20 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from bench.report import drawing, figures
 from bench.report.drawing import Draw, draw_all
-from bench.report.load import load_studies
 from bench.report.sections import TASK_FIGURES
-from bench.report.summary import group_studies, summarize
 
 
 @pytest.fixture(scope="module")
-def jobs(sweep_results: Path) -> list[Draw]:
-    grid = group_studies(load_studies(sweep_results))
-    drawn = []
-    for task, row in grid.items():
-        summaries = {opt: summarize(study, task, opt) for opt, study in row.items()}
-        colours = figures.palette(sorted(summaries))
-        drawn += [Draw(draw, (summaries, colours)) for draw in TASK_FIGURES]
-    return drawn
+def jobs(rows: dict) -> list[Draw]:
+    return [
+        Draw(draw, (row, figures.palette(sorted(row))))
+        for row in rows.values()
+        for draw in TASK_FIGURES
+    ]
 
 
 def test_workers_draw_the_same_bytes_in_the_same_order(jobs: list[Draw]) -> None:

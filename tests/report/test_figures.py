@@ -4,23 +4,11 @@ from __future__ import annotations
 
 import base64
 import math
-from pathlib import Path
 
 import pandas as pd
-import pytest
 
 from bench.report import figures, metrics
-from bench.report.load import load_studies
 from bench.report.sections import TASK_FIGURES
-from bench.report.summary import group_studies, summarize
-
-
-@pytest.fixture(scope="module")
-def rows(sweep_results: Path) -> dict:
-    return {
-        task: {opt: summarize(study, task, opt) for opt, study in row.items()}
-        for task, row in group_studies(load_studies(sweep_results)).items()
-    }
 
 
 def _svg(chart: figures.Chart) -> str:
