@@ -77,8 +77,17 @@ def test_every_value_of_a_multirun_is_checked() -> None:
 
 
 def test_report_command_builds_the_html_and_tables_of_stored_studies(tmp_path: Path) -> None:
-    sweep = _bench("+sweep=sgd", "task=quadratic", "sweep.n_trials=4", "steps=50", cwd=tmp_path)
+    sweep = _bench(
+        "+sweep=sgd",
+        "task=quadratic",
+        "sweep.n_trials=4",
+        "steps=50",
+        cwd=tmp_path,
+        PYTHONPROFILEIMPORTTIME="1",
+    )
     assert sweep.returncode == 0, sweep.stderr
+    imported = {line.rsplit("|", 1)[-1].strip() for line in sweep.stderr.splitlines()}
+    assert "torch" in imported and "sklearn" not in imported  # PED-ANOVA needs no fANOVA
     assert "report in reports/sgd-quadratic/index.html" in sweep.stdout  # the sweep's own
     done = _bench("+report=default", cwd=tmp_path, PYTHONPROFILEIMPORTTIME="1")
     assert done.returncode == 0, done.stderr

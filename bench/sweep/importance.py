@@ -9,6 +9,7 @@ import pandas as pd
 from optuna.trial import TrialState
 
 from bench.results import IMPORTANCE_COLUMNS
+from bench.sweep.ped_anova import ped_anova
 
 __all__ = ["MIN_TRIALS", "hyperparameter_importance", "importance_frame"]
 
@@ -17,42 +18,47 @@ MIN_TRIALS = 4
 
 
 def hyperparameter_importance(study: optuna.Study, evaluator: str = "ped-anova") -> pd.Series:
-    """Optuna's importance of each searched hyperparameter in a study (sums to 1).
+    """The importance of each searched hyperparameter in a study (sums to 1).
 
     ``evaluator``: ``ped-anova`` (Watanabe et al. 2023: what matters to land in the top
-    quantile) or ``fanova`` (Hutter et al. 2014, seeded). Raises ``ValueError`` with a reason
+    quantile; Optuna's default evaluator, computed by ``bench.sweep.ped_anova``) or ``fanova``
+    (Hutter et al. 2014, seeded, by Optuna). Raises ``ValueError`` with a reason
     where the study cannot support it (too few complete trials, one parameter value, ...).
     """
-    # Imported here: optuna.importance imports scikit-learn (1.5 s), which only this needs.
-    from optuna.importance import (
-        FanovaImportanceEvaluator,
-        PedAnovaImportanceEvaluator,
-        get_param_importances,
-    )
-
-    # Confirmation runs (no parameters) re-run a best configuration: they explored nothing.
-    complete = [
+    finite = [
         t
         for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-        if t.value is not None and math.isfinite(t.value) and t.params
+        if t.value is not None and math.isfinite(t.value)
     ]
+    # Confirmation runs (no parameters) re-run a best configuration: they explored nothing.
+    complete = [t for t in finite if t.params]
     if len(complete) < MIN_TRIALS:
         raise ValueError(
             f"{len(complete)} complete trials with a finite objective; need {MIN_TRIALS}"
         )
     params = sorted(set.intersection(*(set(t.params) for t in complete)))
     if evaluator == "fanova":
-        chosen = FanovaImportanceEvaluator(seed=0)
+        values = _fanova(study, params)
     else:
-        chosen = PedAnovaImportanceEvaluator()
-    try:
-        values = get_param_importances(study, evaluator=chosen, params=params, normalize=True)
-    except (ValueError, RuntimeError, ZeroDivisionError) as error:
-        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
-        raise ValueError(reason) from None
+        minimize = study.direction == optuna.study.StudyDirection.MINIMIZE
+        values = ped_anova(finite, params, minimize)
     if not values:
         raise ValueError("no parameter varies across the complete trials")
     return pd.Series({k: float(v) for k, v in values.items()}, name="importance")
+
+
+def _fanova(study: optuna.Study, params: list[str]) -> dict[str, float]:
+    """Optuna's seeded fANOVA importance, normalised."""
+    # Imported here: optuna.importance imports scikit-learn (1.7 s), which only fANOVA needs.
+    from optuna.importance import FanovaImportanceEvaluator, get_param_importances
+
+    try:
+        return get_param_importances(
+            study, evaluator=FanovaImportanceEvaluator(seed=0), params=params, normalize=True
+        )
+    except (ValueError, RuntimeError, ZeroDivisionError) as error:
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise ValueError(reason) from None
 
 
 def importance_frame(study: optuna.Study) -> pd.DataFrame:
