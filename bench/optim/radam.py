@@ -8,7 +8,15 @@ import torch
 from torch import Tensor
 
 from bench.optim.base import Rule
-from bench.optim.hparams import UNIT, HParam, at_step, column, column_unless, step_table
+from bench.optim.hparams import (
+    UNIT,
+    HParam,
+    at_step,
+    column,
+    column_unless,
+    per_step,
+    step_table,
+)
 from bench.optim.moments import update_moments
 
 HPARAMS = (
@@ -73,9 +81,7 @@ def _beta2_table(beta2: Tensor, steps: int) -> tuple[Tensor, Tensor]:
     """``_beta2_factors`` for t = 1..steps per distinct β₂ (``[steps, U, 2]``, one pass of
     Python floats as ``step_table`` computes them), and each member's column in it."""
     unique, inverse = torch.unique(beta2, return_inverse=True)
-    rows = unique.tolist()
-    table = [[_beta2_factors(b, float(t)) for b in rows] for t in range(1, steps + 1)]
-    return torch.tensor(table, dtype=torch.float64).reshape(steps, len(rows), 2), inverse
+    return per_step([[b] for b in unique.tolist()], steps, _beta2_factors), inverse
 
 
 class RAdam(Rule):
