@@ -41,8 +41,12 @@ def _kill_one_worker_mid_population(tmp_path: Path, storage: list[str], env: dic
     workers = [bench_process(*args, cwd=tmp_path, env=env) for _ in range(4)]
     victim = workers[0]
     deadline = time.monotonic() + 120
+    study = None
     while time.monotonic() < deadline:
-        trials = _study(storage, env, tmp_path)
+        # One storage, opened once the study exists, read every 0.1 s: opening one per look
+        # (a journal replayed, an engine and schema check) took a core from the workers.
+        study = study or _open(storage, env, tmp_path)
+        trials = study.get_trials(deepcopy=False) if study else []
         mine = [
             t
             for t in trials
@@ -52,7 +56,7 @@ def _kill_one_worker_mid_population(tmp_path: Path, storage: list[str], env: dic
         ]
         if mine and sum(t.state == TrialState.COMPLETE for t in trials) >= 3:
             break
-        time.sleep(0.05)
+        time.sleep(0.1)
     victim.send_signal(signal.SIGKILL)
     victim.wait()
     for worker in workers[1:]:
@@ -60,20 +64,26 @@ def _kill_one_worker_mid_population(tmp_path: Path, storage: list[str], env: dic
         assert worker.returncode == 0, err
 
 
-def _study(storage: list[str], env: dict, cwd: Path) -> list[optuna.trial.FrozenTrial]:
+def _open(storage: list[str], env: dict, cwd: Path) -> optuna.Study | None:
+    """The shared study, or None while no worker has created it."""
     if "storage=journal" in storage:
         from optuna.storages.journal import JournalFileBackend
 
         path = cwd / "results" / "journal.log"
         if not path.exists():
-            return []
+            return None
         backend = optuna.storages.JournalStorage(JournalFileBackend(str(path)))
     else:
         backend = env["BENCH_STORAGE_URL"]
     try:
-        return optuna.load_study(study_name="shared", storage=backend).get_trials()
+        return optuna.load_study(study_name="shared", storage=backend)
     except KeyError:
-        return []
+        return None
+
+
+def _study(storage: list[str], env: dict, cwd: Path) -> list[optuna.trial.FrozenTrial]:
+    study = _open(storage, env, cwd)
+    return study.get_trials() if study else []
 
 
 def _assert_exact(trials: list[optuna.trial.FrozenTrial], n_trials: int) -> None:
@@ -174,22 +184,26 @@ def test_a_postgres_restart_mid_sweep_loses_nothing(tmp_path: Path, postgres_ser
         "progress=false",
         "auto_report=false",
     )
+    # One storage for the looks below (its tables made before the worker starts): opening one
+    # per look took a core from the worker.
+    storage = optuna.storages.RDBStorage(postgres_server.url)
     worker = bench_process(*args, cwd=tmp_path, env=env)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         trials = (
-            optuna.load_study(study_name="restarted", storage=postgres_server.url).trials
-            if _exists(postgres_server.url, "restarted")
+            optuna.load_study(study_name="restarted", storage=storage).trials
+            if "restarted" in [s.study_name for s in storage.get_all_studies()]
             else []
         )
         if sum(t.state == TrialState.COMPLETE for t in trials) >= 2:
             break
-        time.sleep(0.05)
+        time.sleep(0.1)
     before = {
         t.number: t.params
-        for t in optuna.load_study(study_name="restarted", storage=postgres_server.url).trials
+        for t in optuna.load_study(study_name="restarted", storage=storage).trials
         if t.state == TrialState.COMPLETE
     }
+    storage.engine.dispose()
     postgres_server.restart()
     _, err = worker.communicate(timeout=300)
     # The worker either rode over the restart or stopped with one clear line.
@@ -201,10 +215,6 @@ def test_a_postgres_restart_mid_sweep_loses_nothing(tmp_path: Path, postgres_ser
     complete = {t.number: t.params for t in study.trials if t.state == TrialState.COMPLETE}
     assert len(complete) == 16
     assert {n: complete[n] for n in before} == before
-
-
-def _exists(url: str, name: str) -> bool:
-    return name in optuna.get_all_study_names(storage=url)
 
 
 def test_a_full_results_directory_is_one_line(tmp_path: Path) -> None:
