@@ -15,7 +15,7 @@ python -c "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 'no C
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv > "$out/gpu.txt" 2>&1
 status=0
 
-timeout 150 python -m pytest -q -p no:randomly -m gpu tests --junitxml="$out/gpu-tests.xml" \
+timeout 150 python -m pytest -q -n 0 -p no:randomly -m gpu tests --junitxml="$out/gpu-tests.xml" \
     || status=1
 
 BENCH_DEVICE=cuda timeout 330 python -m pytest -q -p no:randomly \
