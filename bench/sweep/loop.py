@@ -124,7 +124,7 @@ def run_sweep(cfg: DictConfig) -> optuna.Study:
 
     finished, _ = counts(study)
     trial_work = cfg.seeds * cfg.steps
-    started, engine_seconds, idle = time.perf_counter(), 0.0, 0
+    started, started_at, engine_seconds, idle = time.perf_counter(), time.time(), 0.0, 0
     with progress_bar(cfg, total=n_trials, initial=finished, desc=name, unit="trial") as bar:
         while True:
             finished, running = counts(study)
@@ -186,10 +186,14 @@ def run_sweep(cfg: DictConfig) -> optuna.Study:
 
     seconds = time.perf_counter() - started
     sampling_seconds = mirror.sampling_seconds
+    # Clock times (Unix seconds) of the loop's start and end: what a process spent before and
+    # after it (start-up; export and report) is measured from them.
     timing = {
         "seconds": seconds,
         "engine_seconds": engine_seconds,
         "sampling_seconds": sampling_seconds,
+        "started_at": started_at,
+        "ended_at": started_at + seconds,
     }
     study.set_user_attr("last_session", timing)
     export_study(

@@ -24,10 +24,19 @@ def _bench(*args: str, cwd: Path) -> float:
     return time.perf_counter() - started
 
 
+def _bench_clocked(*args: str, cwd: Path) -> tuple[float, float, float]:
+    """``_bench``, with the clock times (Unix seconds) it started and ended at."""
+    launched = time.time()
+    wall = _bench(*args, cwd=cwd)
+    return wall, launched, time.time()
+
+
 @pytest.mark.benchmark(group="the main command: python -m bench +sweep=adam (defaults)")
 def test_main_command(benchmark, tmp_path: Path) -> None:
     """The README's main command, report included: where its time goes."""
-    wall = benchmark.pedantic(_bench, ("+sweep=adam",), {"cwd": tmp_path}, rounds=1)
+    wall, launched, ended = benchmark.pedantic(
+        _bench_clocked, ("+sweep=adam",), {"cwd": tmp_path}, rounds=1
+    )
     study = optuna.load_study(
         study_name="adam-rosenbrock", storage=f"sqlite:///{tmp_path / 'results' / 'bench.db'}"
     )
@@ -39,8 +48,12 @@ def test_main_command(benchmark, tmp_path: Path) -> None:
     info["tpe_sampling_s"] = f"{sampling:.1f}"
     info["storage_s"] = f"{storage:.1f}"
     info["storage_ms_per_trial"] = f"{1e3 * storage / len(study.trials):.2f}"
-    info["startup_export_report_s"] = f"{wall - timing['seconds']:.1f}"
-    info["outside_engine_per_engine_s"] = f"{(wall - engine) / engine:.2f}"
+    startup = timing["started_at"] - launched
+    info["startup_s"] = f"{startup:.1f}"
+    info["export_report_s"] = f"{ended - timing['ended_at']:.1f}"
+    # The target: time outside the engine and start-up within 1x the engine's.
+    info["outside_engine_and_startup_per_engine"] = f"{(wall - engine - startup) / engine:.2f}"
+    info["outside_engine_per_engine"] = f"{(wall - engine) / engine:.2f}"
     assert (tmp_path / "reports" / "adam-rosenbrock" / "index.html").exists()
 
 
