@@ -26,8 +26,9 @@ def _study(n: int) -> optuna.Study:
     return study
 
 
-def test_importance_ranks_the_parameter_that_matters() -> None:
-    values = hyperparameter_importance(_study(40))
+@pytest.mark.parametrize("evaluator", ["ped-anova", "fanova"])
+def test_importance_ranks_the_parameter_that_matters(evaluator: str) -> None:
+    values = hyperparameter_importance(_study(40), evaluator)
     assert values.sum() == pytest.approx(1.0)
     assert values["x"] > values["y"]
 
