@@ -54,14 +54,21 @@ def _states(study: optuna.Study) -> list[str]:
 
 
 def test_sweep_command_completes_and_exports_every_run(tmp_path: Path) -> None:
+    launched = time.time()
     process = bench_process("+sweep=adam", "sweep.n_trials=8", "task=quadratic", cwd=tmp_path)
     out, err = process.communicate(timeout=300)
     assert process.returncode == 0, err
+    ended = time.time()
     assert "8/8 trials finished" in out and "best trial" in out
     assert "\r" not in out + err, "no progress bar when output is not a terminal"
     results = tmp_path / "results"
     study = _load(results, "adam-quadratic")
     assert _states(study) == ["COMPLETE"] * 8
+    # The loop's clock times: what came before it (start-up) and after it is measured by them.
+    timing = study.user_attrs["last_session"]
+    assert launched < timing["started_at"] < timing["ended_at"] < ended
+    assert timing["ended_at"] - timing["started_at"] == pytest.approx(timing["seconds"])
+    assert timing["engine_seconds"] + timing["sampling_seconds"] <= timing["seconds"]
     runs = pd.read_parquet(results / "adam-quadratic" / "runs.parquet")
     assert RUN_FIELDS <= set(runs.columns)
     assert sorted(runs[runs.phase == "confirm"].seed) == [3, 4, 5]
