@@ -23,7 +23,9 @@ def hyperparameter_importance(study: optuna.Study, evaluator: str = "ped-anova")
     ``evaluator``: ``ped-anova`` (Watanabe et al. 2023: what matters to land in the top
     quantile; Optuna's default evaluator, computed by ``bench.sweep.ped_anova``) or ``fanova``
     (Hutter et al. 2014, seeded, by Optuna). Raises ``ValueError`` with a reason
-    where the study cannot support it (too few complete trials, one parameter value, ...).
+    where the study cannot support it (too few complete trials, no parameter common to them,
+    or what fANOVA refuses). With PED-ANOVA a parameter that never varies gets 0, unless every
+    importance is 0: then each parameter gets an equal share.
     """
     finite = [
         t

@@ -2,8 +2,8 @@
 computes it at its defaults, in NumPy.
 
 Importing ``optuna.importance`` imports scikit-learn (for fANOVA) and with it ``scipy.stats``:
-1.7 s of every sweep process, more than the computation of a thousand-trial study. The test
-suite holds these values equal to Optuna's.
+1.7 s of every sweep process, where this computation takes 0.03 s on a 512-trial study. The
+test suite holds these values equal to Optuna's.
 
 Defaults: top quantile γ' = 0.1 of the complete trials with a finite objective, region γ = 1
 (all of them), each parameter discretised on at most 50 grid points, a Scott-bandwidth Parzen
