@@ -23,6 +23,7 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
+from bench.report.student_t import t_quantile
 from bench.results import FINISHED
 
 __all__ = [
@@ -187,13 +188,10 @@ def ert_interval(
 
 def mean_interval(values: Sequence[float] | np.ndarray) -> tuple[float, float]:
     """Student-t 95 % confidence interval of the mean; NaN, NaN below two values."""
-    # scipy.stats.t.ppf is this function; importing scipy.stats takes a second.
-    from scipy.special import stdtrit
-
     values = np.asarray(values, dtype=float)
     if values.size < 2:
         return (math.nan, math.nan)
-    half = stdtrit(values.size - 1, 0.975) * values.std(ddof=1) / math.sqrt(values.size)
+    half = t_quantile(0.975, values.size - 1) * values.std(ddof=1) / math.sqrt(values.size)
     mean = float(values.mean())
     return (mean - half, mean + half)
 
