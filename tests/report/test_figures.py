@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import base64
+import io
 import math
+import re
 
+import numpy as np
 import pandas as pd
+import pytest
+from matplotlib.figure import Figure
 
 from bench.report import figures, metrics
+from bench.report.figures import _chart
 from bench.report.sections import TASK_FIGURES
 
 
@@ -71,3 +77,43 @@ def test_across_task_figures() -> None:
     )
     noise = figures.escape_vs_noise(points, colours)
     assert "double_well: 2 noise level(s)" in noise.caption
+
+
+def _wide_figure() -> Figure:
+    """A heat map with a colour bar (drawn as an image) and labels beyond the canvas's left."""
+    with _chart.style():
+        fig = Figure(figsize=(3.0, 2.0))
+        ax = fig.add_subplot()
+        image = ax.imshow(np.arange(12.0).reshape(3, 4))
+        fig.colorbar(image, ax=ax)
+        ax.set_yticks([0, 1, 2], ["a long tick label", "b", "c"])
+        ax.set_ylabel("a label that ends left of the canvas")
+    return fig
+
+
+def _size(svg: str) -> tuple[float, ...]:
+    found = re.search(r'width="([\d.]+)pt" height="([\d.]+)pt" viewBox="([-\d. ]+)"', svg)
+    return (float(found[1]), float(found[2]), *map(float, found[3].split()))
+
+
+def test_a_figure_is_drawn_once_and_cropped_as_savefig_crops_it(monkeypatch) -> None:
+    tight = io.StringIO()
+    with _chart.style():
+        _wide_figure().savefig(tight, format="svg", bbox_inches="tight", dpi=_chart.RASTER_DPI)
+    draws = []
+    monkeypatch.setattr(
+        Figure,
+        "draw",
+        lambda fig, renderer, draw=Figure.draw: draws.append(1) or draw(fig, renderer),
+    )
+    with _chart.style():
+        ours = _svg(_chart.chart(_wide_figure(), "c."))
+    assert len(draws) == 1
+    width, height, x0, y0, box_width, box_height = _size(ours)
+    expected_width, expected_height = _size(tight.getvalue())[:2]
+    assert (width, height) == (box_width, box_height)
+    assert width == pytest.approx(expected_width, abs=0.01)
+    assert height == pytest.approx(expected_height, abs=0.01)
+    assert x0 < 0  # the view box reaches left of the canvas, to the label drawn there
+    # The heat map and the colour bar's gradient, both images in vector output, as savefig's.
+    assert ours.count("<image") == tight.getvalue().count("<image") == 2

@@ -10,11 +10,14 @@ from __future__ import annotations
 import base64
 import io
 import math
+import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import NamedTuple
 
 import matplotlib as mpl
+from matplotlib.backends.backend_mixed import MixedModeRenderer
+from matplotlib.backends.backend_svg import FigureCanvasSVG, RendererSVG
 from matplotlib.colors import to_rgb
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, NullLocator
@@ -30,6 +33,10 @@ OBJECTIVE_LABELS = {
     "auc": "mean log10 gap (AUC)",
 }
 DIVERGED = "#d62728"
+#: Resolution of what a figure rasterizes (a colour bar's gradient), dots per inch.
+RASTER_DPI = 110
+#: The size and view box that open matplotlib's SVG (in points, from the origin).
+_SIZE = re.compile(r'width="[\d.]+pt" height="[\d.]+pt" viewBox="0 0 [\d.]+ [\d.]+"')
 
 #: seaborn 0.13's "colorblind" palette.
 COLORBLIND = (
@@ -109,18 +116,46 @@ def panel_grid(count: int, max_cols: int, width: float, height: float) -> tuple[
     return fig, axes[:count]
 
 
-def render(fig: Figure, fmt: str = "svg") -> str:
-    """The figure as a ``data:`` URI, without a date: the same figure gives the same bytes."""
-    buffer = io.BytesIO()
-    metadata = {"Date": None} if fmt == "svg" else {"Software": None}
-    fig.savefig(buffer, format=fmt, bbox_inches="tight", metadata=metadata, dpi=110)
-    mime = "image/svg+xml" if fmt == "svg" else "image/png"
-    return f"data:{mime};base64,{base64.b64encode(buffer.getvalue()).decode('ascii')}"
+def render(fig: Figure) -> str:
+    """The figure as an SVG ``data:`` URI cropped to what it draws, the same bytes for the same
+    figure (no date).
+
+    One drawing pass: ``savefig(bbox_inches="tight")`` draws the figure twice (once to measure,
+    once to write), a fifth of a report's drawing time. Here the figure is drawn once and its
+    bounding box, measured on that same renderer, becomes the SVG's view box, with the
+    0.1-inch margin ``bbox_inches="tight"`` leaves.
+    """
+    text = io.StringIO()
+    dpi = fig.dpi
+    fig.dpi = 72  # SVG units are points, as in FigureCanvasSVG.print_svg
+    width, height = fig.get_size_inches()
+    FigureCanvasSVG(fig)
+    renderer = MixedModeRenderer(
+        fig,
+        width,
+        height,
+        RASTER_DPI,
+        RendererSVG(width * 72, height * 72, text, image_dpi=RASTER_DPI, metadata={"Date": None}),
+    )
+    fig.draw(renderer)
+    box = fig.get_tightbbox(renderer).padded(0.1)  # inches
+    renderer.finalize()
+    fig.dpi = dpi
+    svg, found = _SIZE.subn(
+        f'width="{72 * box.width:.2f}pt" height="{72 * box.height:.2f}pt" '
+        f'viewBox="{72 * box.x0:.2f} {72 * (height - box.y1):.2f} '
+        f'{72 * box.width:.2f} {72 * box.height:.2f}"',
+        text.getvalue(),
+        count=1,
+    )
+    if not found:
+        raise RuntimeError("matplotlib's SVG has no size and viewBox where bench expects them")
+    return f"data:image/svg+xml;base64,{base64.b64encode(svg.encode()).decode('ascii')}"
 
 
-def chart(fig: Figure, caption: str, fmt: str = "svg") -> Chart:
+def chart(fig: Figure, caption: str) -> Chart:
     """The rendered figure with its caption."""
-    return Chart(render(fig, fmt), caption)
+    return Chart(render(fig), caption)
 
 
 def momentum_label(study: StudyData) -> str:
