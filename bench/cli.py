@@ -1,4 +1,5 @@
-"""The command line: refuse bad input in one line, then hand over to Hydra."""
+"""The command line: refuse bad input in one line, then run the job, through Hydra where it
+needs Hydra."""
 
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ from hydra.core.override_parser.types import Override
 from hydra.core.utils import JobReturn, JobStatus
 from hydra.errors import HydraException
 from hydra.experimental.callback import Callback
-from omegaconf import DictConfig, OmegaConf
+from hydra.types import RunMode
+from omegaconf import DictConfig, OmegaConf, open_dict
 from omegaconf.errors import OmegaConfBaseException
 
 from bench.config import (
@@ -40,8 +42,12 @@ def _choices(group: str) -> list[str]:
     return sorted(p.stem for p in (CONF_DIR / group).glob("*.yaml"))
 
 
-def check_arguments(argv: list[str]) -> None:
-    """Compose the configuration once per choice named on the command line, and validate it."""
+def check_arguments(argv: list[str]) -> DictConfig | None:
+    """Compose the configuration once per choice named on the command line, and validate it.
+
+    Returns the composed configuration where the command is one job that Hydra's own run would
+    only hand to ``_job`` (see ``_needs_hydra``), else None.
+    """
     _register(argv)
     overrides = [a for a in argv if not a.startswith("-")]
     # One composition with every sweep at its first value, then one per further value of each
@@ -61,11 +67,14 @@ def check_arguments(argv: list[str]) -> None:
         for i, options in enumerate(choices)
         for option in options[1:]
     ]
+    direct = None
     for plain in variants:
         _check_groups(plain)
         try:
             with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-                cfg = compose("config", overrides=plain)
+                cfg = compose("config", overrides=plain, return_hydra_config=True)
+            with open_dict(cfg):
+                hydra_cfg = cfg.pop("hydra")
             # Interpolations (``steps=${x}``) resolve here, not halfway through a run.
             OmegaConf.resolve(cfg)
         except Exception as error:  # noqa: BLE001 - Hydra and OmegaConf raise many kinds
@@ -74,6 +83,27 @@ def check_arguments(argv: list[str]) -> None:
             _check(cfg)
         except OmegaConfBaseException as error:  # a schema key removed with ``~key``
             raise ConfigError(_one_line(error)) from None
+        if len(variants) == 1 and len(overrides) == len(argv) and not _needs_hydra(hydra_cfg):
+            direct = cfg
+    return direct
+
+
+def _needs_hydra(hydra_cfg: DictConfig) -> bool:
+    """Whether Hydra's run of this configuration does more than call the job with it: a
+    multirun, callbacks, a run directory or files of its own, another working directory or
+    environment. ``conf/config.yaml`` sets none of these; Hydra's two further compositions of
+    the same configuration (one to learn the mode, one to run) take half a second."""
+    try:
+        return (
+            hydra_cfg.mode == RunMode.MULTIRUN
+            or bool(hydra_cfg.callbacks)
+            or hydra_cfg.output_subdir is not None
+            or hydra_cfg.run.dir != "."
+            or bool(hydra_cfg.job.chdir)
+            or bool(hydra_cfg.job.env_set)
+        )
+    except OmegaConfBaseException:  # an interpolation only Hydra's run can resolve
+        return True
 
 
 def _report_only(argv: list[str]) -> bool:
@@ -169,6 +199,11 @@ def _one_line(error: BaseException) -> str:
 
 @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="config")
 def _hydra_main(cfg: DictConfig) -> str | None:
+    """Run the job as Hydra composed it (in a multirun, once per job)."""
+    return _job(cfg)
+
+
+def _job(cfg: DictConfig) -> str | None:
     """Run the job: a report, a sweep (and its report) or a single run; returns its study."""
     try:
         if is_report(cfg):
@@ -269,14 +304,19 @@ class MultirunReport(Callback):
 
 
 def main() -> None:
-    """``python -m bench``: check the arguments, then run through Hydra."""
+    """``python -m bench``: check the arguments, then run the job (through Hydra where it does
+    more than compose one configuration: a multirun, ``hydra.*`` settings, its own flags)."""
     argv = sys.argv[1:]
     if any(a in _PASS_THROUGH or a.startswith("hydra.") for a in argv):
         _register(argv)
+        _hydra_main()
+        return
+    try:
+        cfg = check_arguments(argv)
+    except ConfigError as error:
+        print(f"bench: {error}", file=sys.stderr)
+        raise SystemExit(2) from None
+    if cfg is None:
+        _hydra_main()
     else:
-        try:
-            check_arguments(argv)
-        except ConfigError as error:
-            print(f"bench: {error}", file=sys.stderr)
-            raise SystemExit(2) from None
-    _hydra_main()
+        _job(cfg)

@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from omegaconf import OmegaConf
 
+from bench import cli
 from bench.cli import check_arguments
 from bench.config import ConfigError
 
@@ -74,6 +76,70 @@ def test_every_value_of_a_multirun_is_checked() -> None:
     with pytest.raises(ConfigError, match="optimizer.lr: -1.0"):
         check_arguments(["-m", "optimizer.lr=0.1,-1", "task=quadratic,rosenbrock"])
     check_arguments(["--multirun", "task=quadratic,rastrigin", "optimizer=adam,sgd"])
+
+
+def _job_config(monkeypatch: pytest.MonkeyPatch, through_hydra: bool, *args: str) -> dict:
+    """The configuration ``python -m bench args`` hands its job, resolved, and whether the
+    command went through Hydra's run to get there."""
+    seen: dict = {}
+
+    def job(cfg: object) -> None:
+        seen["cfg"] = OmegaConf.to_container(cfg, resolve=True)
+
+    hydra_main = cli._hydra_main
+
+    def through_hydra_main() -> None:
+        seen["hydra"] = True
+        hydra_main()
+
+    monkeypatch.setattr(cli, "_job", job)
+    monkeypatch.setattr(cli, "_hydra_main", through_hydra_main)
+    monkeypatch.setattr(sys, "argv", ["bench", *args])
+    if through_hydra:
+        hydra_main()
+    else:
+        cli.main()
+    return {**seen, "hydra": seen.get("hydra", through_hydra)}
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("+sweep=adam", "task=rastrigin", "steps=${seeds}"),
+        ("task=double_well", "optimizer=sgd", "optimizer.lr=0.05", "seeds=3"),
+    ],
+)
+def test_one_job_runs_without_hydras_run_on_the_configuration_hydra_would_give_it(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, args: tuple[str, ...]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    direct = _job_config(monkeypatch, False, *args)
+    assert not direct["hydra"]
+    assert direct["cfg"] == _job_config(monkeypatch, True, *args)["cfg"]
+    assert direct["cfg"]["steps"] == direct["cfg"]["seeds"] or "optimizer=sgd" in args
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("--multirun", "task=quadratic"),
+        ("task=quadratic,rastrigin",),  # a sweep override: Hydra says it needs --multirun
+        ("+experiment=paper",),  # a multirun and a callback, from the experiment's file
+        ("hydra.job.chdir=true", "steps=5"),
+    ],
+)
+def test_what_needs_hydra_goes_through_hydra(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, args: tuple[str, ...]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(cli, "_job", lambda cfg: None)
+    if not any(a.startswith("hydra.") for a in args):
+        assert check_arguments(list(args)) is None
+    called = []
+    monkeypatch.setattr(cli, "_hydra_main", lambda: called.append(True))
+    monkeypatch.setattr(sys, "argv", ["bench", *args])
+    cli.main()
+    assert called
 
 
 def test_report_command_builds_the_html_and_tables_of_stored_studies(tmp_path: Path) -> None:
