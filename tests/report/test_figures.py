@@ -117,3 +117,12 @@ def test_a_figure_is_drawn_once_and_cropped_as_savefig_crops_it(monkeypatch) -> 
     assert x0 < 0  # the view box reaches left of the canvas, to the label drawn there
     # The heat map and the colour bar's gradient, both images in vector output, as savefig's.
     assert ours.count("<image") == tight.getvalue().count("<image") == 2
+
+
+def test_titles_sit_where_matplotlibs_own_placement_puts_them(
+    rows: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    row = rows["double_well (noise=0)"]
+    ours = figures.objective_vs_lr(row)  # titled panels with colour bars
+    monkeypatch.setitem(_chart.REPORT_RC, "axes.titley", None)  # matplotlib places them
+    assert figures.objective_vs_lr(row) == ours
