@@ -13,6 +13,7 @@ from pathlib import Path
 
 from bench.names import name_dir
 from bench.report import tables
+from bench.report.drawing import Workers
 from bench.report.experiments import analyse
 from bench.report.findings import write_verdicts
 from bench.report.html import findings_section, render_page
@@ -38,7 +39,8 @@ def build_report(
 
     ``studies``: names of studies under ``results_dir`` (all when None). ``experiment``: the
     designed experiment whose findings open the report (also written to ``verdicts.json``).
-    ``parallel``: draw a report of many figures in worker processes (the commands do; off by
+    ``parallel``: draw a report of many figures (studies of more than one task) in worker
+    processes, started before the studies are summarized (the commands do; off by
     default because each worker imports the caller's ``__main__`` script, as multiprocessing
     does, which must then guard its work with ``if __name__ == "__main__"``). Raises
     ``ReportError`` (a ``ValueError``), in one line, for an unknown study, an empty results
@@ -49,10 +51,14 @@ def build_report(
     except ValueError as error:
         raise ReportError(str(error)) from None
     loaded = load_studies(results_dir, studies)
-    findings = analyse(experiment, loaded) if experiment else None
-    context = Context.of(loaded)
-    _write_tables(out / "tables", context.tables)
-    sections = build_sections(context, parallel=parallel)
+    # Each task adds a row of figures: from two on, enough to draw in worker processes, which
+    # start up while this one summarizes the studies.
+    many = parallel and len({study.task for study in loaded}) > 1
+    with Workers(None if many else 1) as workers:
+        findings = analyse(experiment, loaded) if experiment else None
+        context = Context.of(loaded)
+        _write_tables(out / "tables", context.tables)
+        sections = build_sections(context, workers)
     if findings is not None:
         sections.insert(0, findings_section(findings))
     page = render_page(

@@ -3,7 +3,8 @@
 A report's figures are independent pure functions of its studies, and drawing them (matplotlib,
 one core) is most of a large report's time. Section builders hand over ``Draw`` jobs; the
 report draws them all at once, in a process pool where there are enough of them to pay for it
-and the caller asked for one (the commands do: ``build_report(..., parallel=True)``).
+and the caller asked for one (the commands do: ``build_report(..., parallel=True)``), started
+before the report summarizes its studies so that the two overlap.
 Workers come from a fork server (a fresh process that imported the figures once), never from a
 fork of the caller, which may hold torch's or Arrow's threads.
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -20,7 +22,7 @@ from typing import Any, NamedTuple
 
 from bench.report.figures import Chart
 
-__all__ = ["MIN_PARALLEL", "Draw", "draw_all"]
+__all__ = ["MIN_PARALLEL", "Draw", "Workers", "draw_all"]
 
 #: Fewer jobs than this are drawn in this process: a worker's start costs about one figure.
 MIN_PARALLEL = 12
@@ -45,29 +47,72 @@ def draw_all(jobs: Sequence[Draw], workers: int | None = None) -> list[Chart | N
     """
     if workers is None:
         workers = min(_cpus(), MAX_WORKERS) if len(jobs) >= MIN_PARALLEL else 1
-    workers = min(workers, len(jobs))
-    if workers < 2:
-        return [_draw(job) for job in jobs]
-    try:
-        return _draw_in_pool(jobs, workers)
-    except (OSError, BrokenProcessPool):
-        # No worker could start or one died (a locked-down host, the OOM killer): draw here.
-        return [_draw(job) for job in jobs]
+    with Workers(min(workers, len(jobs))) as pool:
+        return pool.draw(jobs)
 
 
-def _draw_in_pool(jobs: Sequence[Draw], workers: int) -> list[Chart | None]:
+class Workers:
+    """Drawing processes, started as this is made: their start-up (a fork server that imports
+    the figures, about a second) overlaps what the caller does before it has jobs to hand over.
+    A context manager that stops them; where none can start, or one dies, the caller draws.
+    """
+
+    def __init__(self, count: int | None = None) -> None:
+        """``count`` processes (by default one per CPU, at most ``MAX_WORKERS``); under two,
+        none: the caller draws."""
+        count = min(_cpus(), MAX_WORKERS) if count is None else count
+        self._pool: ProcessPoolExecutor | None = None
+        self._started: threading.Thread | None = None
+        self._failed = False
+        if count < 2:
+            return
+        try:
+            self._pool = _start_pool(count)
+        except OSError:  # a locked-down host without semaphores: draw here
+            return
+        # Starting a process waits for the fork server's imports: in a thread of its own.
+        self._started = threading.Thread(target=self._start, args=(count,), daemon=True)
+        self._started.start()
+
+    def _start(self, count: int) -> None:
+        try:
+            for _ in range(count):
+                self._pool.submit(os.getpid)  # each submission starts a process
+        except (OSError, BrokenProcessPool):
+            self._failed = True
+
+    def draw(self, jobs: Sequence[Draw]) -> list[Chart | None]:
+        """Each job's chart (None where it has nothing to draw), in the order of ``jobs``."""
+        if self._started is not None:
+            self._started.join()
+        if self._pool is not None and not self._failed:
+            try:
+                return list(self._pool.map(_draw, jobs))
+            except (OSError, BrokenProcessPool):
+                self._failed = True  # a worker died (the OOM killer): draw them here
+        return [_draw(job) for job in jobs]
+
+    def close(self, cancel: bool = False) -> None:
+        """Stop the processes (``cancel``: without waiting for what they were given)."""
+        if self._started is not None:
+            self._started.join()
+        if self._pool is not None:
+            self._pool.shutdown(wait=not cancel, cancel_futures=cancel)
+            self._pool = None
+
+    def __enter__(self) -> Workers:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
+        self.close(cancel=kind is not None)
+
+
+def _start_pool(workers: int) -> ProcessPoolExecutor:
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
     if "forkserver" in methods:
         context.set_forkserver_preload(["bench.report.sections"])
-    pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_ignore_interrupts)
-    try:
-        charts = list(pool.map(_draw, jobs))
-    except BaseException:
-        pool.shutdown(wait=False, cancel_futures=True)
-        raise
-    pool.shutdown()
-    return charts
+    return ProcessPoolExecutor(workers, mp_context=context, initializer=_ignore_interrupts)
 
 
 def _draw(job: Draw) -> Chart | None:

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from bench.report import figures, metrics, tables
-from bench.report.drawing import Draw, draw_all
+from bench.report.drawing import Draw, Workers, draw_all
 from bench.report.figures import Chart
 from bench.report.html import Section, anchor, details_table, summary_table
 from bench.report.labels import param_label
@@ -59,13 +59,13 @@ class Entry(NamedTuple):
     build: Callable[[Context], list[Section]]
 
 
-def build_sections(context: Context, *, parallel: bool = False) -> list[Section]:
+def build_sections(context: Context, workers: Workers | None = None) -> list[Section]:
     """Every registered section, in registry order, its charts drawn (``Draw`` jobs all at
-    once; with ``parallel``, in worker processes where there are many); a chart with nothing to
-    show is left out."""
+    once, in ``workers`` where given, else in this process); a chart with nothing to show is
+    left out."""
     sections = [section for entry in SECTIONS for section in entry.build(context)]
     jobs = [chart for section in sections for chart in section.charts if isinstance(chart, Draw)]
-    drawn = iter(draw_all(jobs, workers=None if parallel else 1))
+    drawn = iter(workers.draw(jobs) if workers is not None else draw_all(jobs, workers=1))
     resolved = []
     for section in sections:
         charts = [next(drawn) if isinstance(c, Draw) else c for c in section.charts]

@@ -36,3 +36,12 @@ def test_where_no_worker_can_start_the_caller_draws(jobs: list[Draw], monkeypatc
 
     monkeypatch.setattr(drawing, "ProcessPoolExecutor", refuse)
     assert draw_all(jobs, workers=2) == draw_all(jobs, workers=1)
+
+
+def test_workers_start_as_they_are_made_and_draw_what_this_process_draws(
+    jobs: list[Draw],
+) -> None:
+    with drawing.Workers(2) as workers:
+        workers._started.join()  # the processes start before any job is handed over
+        assert len(workers._pool._processes) == 2
+        assert workers.draw(jobs) == draw_all(jobs, workers=1)
