@@ -6,8 +6,9 @@ from __future__ import annotations
 import contextlib
 import signal
 import sys
+from contextlib import nullcontext
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import hydra
 from hydra import compose, initialize_config_dir
@@ -30,6 +31,9 @@ from bench.config import (
     validate,
 )
 from bench.names import check_name
+
+if TYPE_CHECKING:
+    from bench.report.drawing import Workers
 
 __all__ = ["MultirunReport", "main"]
 
@@ -203,11 +207,13 @@ def _hydra_main(cfg: DictConfig) -> str | None:
     return _job(cfg)
 
 
-def _job(cfg: DictConfig) -> str | None:
-    """Run the job: a report, a sweep (and its report) or a single run; returns its study."""
+def _job(cfg: DictConfig, workers: Workers | None = None) -> str | None:
+    """Run the job: a report, a sweep (and its report) or a single run; returns its study.
+
+    ``workers``: drawing processes for the report, started before the job (``_drawing``)."""
     try:
         if is_report(cfg):
-            _report(cfg, cfg.report.name, cfg.report.studies, cfg.report.experiment)
+            _report(cfg, cfg.report.name, cfg.report.studies, cfg.report.experiment, workers)
             return None
         return _run(cfg)
     except ConfigError as error:
@@ -231,9 +237,13 @@ def _run(cfg: DictConfig) -> str:
     torch.set_flush_denormal(True)
     try:
         if is_sweep(cfg):
-            name = run_sweep(cfg).study_name
-            if cfg.auto_report:
-                _report(cfg, name, [name])
+            if not cfg.auto_report:
+                return run_sweep(cfg).study_name
+            # The report's drawing processes start up beside the sweep, on the core its
+            # start-up leaves idle.
+            with _drawing() as workers:
+                name = run_sweep(cfg).study_name
+                _report(cfg, name, [name], workers=workers)
             return name
         return str(run_single(cfg).study.iloc[0])
     except STORAGE_ERRORS as error:
@@ -264,14 +274,24 @@ def _interrupted(cfg: DictConfig) -> None:
 
 
 def _report(
-    cfg: DictConfig, name: str, studies: list[str] | None, experiment: str | None = None
+    cfg: DictConfig,
+    name: str,
+    studies: list[str] | None,
+    experiment: str | None = None,
+    workers: Workers | None = None,
 ) -> None:
     from bench.report import build_report
 
     check_writable(cfg.reports_dir, "reports_dir")
     try:
         path = build_report(
-            cfg.results_dir, cfg.reports_dir, name, studies, experiment, parallel=True
+            cfg.results_dir,
+            cfg.reports_dir,
+            name,
+            studies,
+            experiment,
+            parallel=True,
+            workers=workers,
         )
     except ValueError as error:
         raise ConfigError(str(error)) from None
@@ -311,12 +331,29 @@ def main() -> None:
         _register(argv)
         _hydra_main()
         return
-    try:
-        cfg = check_arguments(argv)
-    except ConfigError as error:
-        print(f"bench: {error}", file=sys.stderr)
-        raise SystemExit(2) from None
-    if cfg is None:
-        _hydra_main()
-    else:
-        _job(cfg)
+    # A report's drawing processes start up while the arguments are checked.
+    with _drawing() if _names_a_report(argv) else nullcontext() as workers:
+        try:
+            cfg = check_arguments(argv)
+        except ConfigError as error:
+            print(f"bench: {error}", file=sys.stderr)
+            raise SystemExit(2) from None
+        if cfg is None:
+            _hydra_main()
+        else:
+            _job(cfg, workers)
+
+
+def _names_a_report(argv: list[str]) -> bool:
+    """Whether the command looks like a report alone, at a glance (``_report_only`` parses the
+    arguments, which takes half a second): enough to start drawing processes it may not use."""
+    keys = {a.split("=", 1)[0].lstrip("+~") for a in argv}
+    return "report" in keys and not keys & {"sweep", "experiment", "--multirun", "-m"}
+
+
+def _drawing() -> Workers:
+    """Processes that draw a report's figures (none on one CPU), started now: their start-up
+    (importing matplotlib and the figures, a second) overlaps the work before the report."""
+    from bench.report.drawing import Workers
+
+    return Workers()

@@ -83,7 +83,7 @@ def _job_config(monkeypatch: pytest.MonkeyPatch, through_hydra: bool, *args: str
     command went through Hydra's run to get there."""
     seen: dict = {}
 
-    def job(cfg: object) -> None:
+    def job(cfg: object, workers: object = None) -> None:
         seen["cfg"] = OmegaConf.to_container(cfg, resolve=True)
 
     hydra_main = cli._hydra_main
@@ -132,7 +132,7 @@ def test_what_needs_hydra_goes_through_hydra(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, args: tuple[str, ...]
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(cli, "_job", lambda cfg: None)
+    monkeypatch.setattr(cli, "_job", lambda cfg, workers=None: None)
     if not any(a.startswith("hydra.") for a in args):
         assert check_arguments(list(args)) is None
     called = []
@@ -269,3 +269,18 @@ def test_a_name_no_directory_can_hold_is_refused_before_any_work(args, expected)
         return
     with pytest.raises(ConfigError, match=expected):
         check_arguments(args)
+
+
+@pytest.mark.parametrize(
+    ("args", "report"),
+    [
+        (["+report=default"], True),
+        (["+report=default", "report.studies=[a]", "results_dir=r"], True),
+        (["+sweep=adam"], False),
+        (["+sweep=adam", "+report=default"], False),
+        (["--multirun", "+report=default"], False),
+        (["+experiment=paper"], False),
+    ],
+)
+def test_a_report_alone_starts_its_drawing_processes_first(args: list[str], report: bool) -> None:
+    assert cli._names_a_report(args) is report

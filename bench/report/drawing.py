@@ -20,6 +20,7 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, NamedTuple
 
+from bench.report import figures
 from bench.report.figures import Chart
 
 __all__ = ["MIN_PARALLEL", "Draw", "Workers", "draw_all"]
@@ -111,7 +112,7 @@ def _start_pool(workers: int) -> ProcessPoolExecutor:
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
     if "forkserver" in methods:
-        context.set_forkserver_preload(["bench.report.sections"])
+        context.set_forkserver_preload(["bench.report.sections", *figures.MODULES])
     return ProcessPoolExecutor(workers, mp_context=context, initializer=_ignore_interrupts)
 
 

@@ -26,12 +26,15 @@ def test_the_signature_is_the_one_the_cli_wires() -> None:
         "studies",
         "experiment",
         "parallel",
+        "workers",
     ]
     assert signature.parameters["name"].default == "default"
     assert signature.parameters["studies"].default is None
     assert signature.parameters["experiment"].default is None
     parallel = signature.parameters["parallel"]
     assert parallel.kind is parallel.KEYWORD_ONLY and parallel.default is False
+    workers = signature.parameters["workers"]
+    assert workers.kind is workers.KEYWORD_ONLY and workers.default is None
 
 
 def test_writes_the_page_and_both_table_formats(report: Path) -> None:
@@ -136,3 +139,18 @@ def test_the_report_reads_files_only(sweep_results: Path, tmp_path: Path) -> Non
     # directories; no engine, rules, tasks, sweep, Optuna or torch.
     allowed = ("bench.report", "bench.results", "bench.names")
     assert loaded and all(m == "bench" or m.startswith(allowed) for m in loaded), loaded
+
+
+def test_planning_a_report_imports_no_matplotlib() -> None:
+    # The figures load where they are drawn: in the drawing processes, which start up while
+    # the command's own process checks its arguments and summarizes the studies.
+    code = (
+        "import sys\n"
+        "from bench.report import build_report, drawing, sections, tables\n"
+        "assert 'matplotlib' not in sys.modules\n"
+        "from bench.report import figures\n"
+        "figures.loss_curves\n"
+        "assert 'matplotlib' in sys.modules\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr

@@ -1,31 +1,41 @@
 """Figures: pure functions from studies to an inline image (data URI) and a one-sentence caption.
 
 One module per report section; a new figure is one function in the module of its section, plus one
-line in ``bench.report.sections``. Figures are ``matplotlib.figure.Figure`` objects drawn in
-seaborn's look on explicit axes: no pyplot, no global style, nothing shown; the same results give
-the same bytes.
+line in ``bench.report.sections`` and one in ``_FIGURES`` here. Figures are
+``matplotlib.figure.Figure`` objects drawn in seaborn's look on explicit axes: no pyplot, no global
+style, nothing shown; the same results give the same bytes.
+
+The figure functions load on first use: a report whose figures are drawn in worker processes never
+imports matplotlib (half a second) in the process that plans it.
 """
 
 from __future__ import annotations
 
-from bench.report.figures._chart import Chart, palette
-from bench.report.figures.curves import loss_curves
-from bench.report.figures.importance import importance_bars
-from bench.report.figures.profiles import performance_profile
-from bench.report.figures.rates import divergence_vs_lr, escape_vs_lr, escape_vs_noise
-from bench.report.figures.sensitivity import lr_momentum_heatmap, objective_vs_lr
-from bench.report.figures.tunability import tunability_curves
+import importlib
+from typing import Any
 
-__all__ = [
-    "Chart",
-    "divergence_vs_lr",
-    "escape_vs_lr",
-    "escape_vs_noise",
-    "importance_bars",
-    "loss_curves",
-    "lr_momentum_heatmap",
-    "objective_vs_lr",
-    "palette",
-    "performance_profile",
-    "tunability_curves",
-]
+from bench.report.figures.charts import Chart, palette
+
+#: Each figure function and the module of this package that holds it.
+_FIGURES = {
+    "loss_curves": "curves",
+    "importance_bars": "importance",
+    "performance_profile": "profiles",
+    "divergence_vs_lr": "rates",
+    "escape_vs_lr": "rates",
+    "escape_vs_noise": "rates",
+    "lr_momentum_heatmap": "sensitivity",
+    "objective_vs_lr": "sensitivity",
+    "tunability_curves": "tunability",
+}
+
+#: The modules of the figures: what a process that draws imports up front.
+MODULES = (f"{__name__}._chart", *(f"{__name__}.{m}" for m in sorted(set(_FIGURES.values()))))
+
+__all__ = ["MODULES", "Chart", "palette", *sorted(_FIGURES)]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _FIGURES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{_FIGURES[name]}"), name)

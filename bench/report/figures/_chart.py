@@ -13,15 +13,14 @@ import math
 import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import NamedTuple
 
 import matplotlib as mpl
 from matplotlib.backends.backend_mixed import MixedModeRenderer
 from matplotlib.backends.backend_svg import FigureCanvasSVG, RendererSVG
-from matplotlib.colors import to_rgb
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, NullLocator
 
+from bench.report.figures.charts import Chart
 from bench.report.labels import param_label, rule_label
 from bench.report.load import StudyData
 from bench.report.summary import StudySummary
@@ -37,12 +36,6 @@ DIVERGED = "#d62728"
 RASTER_DPI = 110
 #: The size and view box that open matplotlib's SVG (in points, from the origin).
 _SIZE = re.compile(r'width="[\d.]+pt" height="[\d.]+pt" viewBox="0 0 [\d.]+ [\d.]+"')
-
-#: seaborn 0.13's "colorblind" palette.
-COLORBLIND = (
-    "#0173b2", "#de8f05", "#029e73", "#d55e00", "#cc78bc",
-    "#ca9161", "#fbafe4", "#949494", "#ece133", "#56b4e9",
-)  # fmt: skip
 
 #: seaborn 0.13's ``axes_style("whitegrid")`` and ``plotting_context("paper")``, as rc values:
 #: importing seaborn (and the SciPy it imports) would take longer than a one-study report.
@@ -82,18 +75,6 @@ SEABORN_RC = {
     "patch.force_edgecolor": True,
     "patch.linewidth": 0.8,
 }
-
-
-class Chart(NamedTuple):
-    """An image ready to inline (``data:`` URI) and what it shows, in one sentence."""
-
-    uri: str
-    caption: str
-
-
-def palette(labels: Sequence[str]) -> dict[str, tuple[float, float, float]]:
-    """One colour per optimizer label, stable across every figure of a report."""
-    return {label: to_rgb(COLORBLIND[i % len(COLORBLIND)]) for i, label in enumerate(labels)}
 
 
 #: bench's own rc values, over seaborn's.
