@@ -15,6 +15,7 @@ import multiprocessing
 import os
 import signal
 import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -29,6 +30,8 @@ __all__ = ["MIN_PARALLEL", "Draw", "Workers", "draw_all"]
 MIN_PARALLEL = 12
 #: The most worker processes a report starts.
 MAX_WORKERS = 8
+#: How often a worker looks whether the process that started it still runs, in seconds.
+WATCH_SECONDS = 0.2
 
 
 class Draw(NamedTuple):
@@ -113,7 +116,9 @@ def _start_pool(workers: int) -> ProcessPoolExecutor:
     context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
     if "forkserver" in methods:
         context.set_forkserver_preload(["bench.report.sections", *figures.MODULES])
-    return ProcessPoolExecutor(workers, mp_context=context, initializer=_ignore_interrupts)
+    return ProcessPoolExecutor(
+        workers, mp_context=context, initializer=_start_worker, initargs=(os.getpid(),)
+    )
 
 
 def _draw(job: Draw) -> Chart | None:
@@ -127,6 +132,19 @@ def _cpus() -> int:
     return os.cpu_count() or 1
 
 
-def _ignore_interrupts() -> None:
+def _start_worker(caller: int) -> None:
     # Ctrl-C reaches the whole process group: the report's process handles it, once.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    threading.Thread(target=_exit_with, args=(caller,), daemon=True).start()
+
+
+def _exit_with(caller: int) -> None:
+    """Exit once the process that started this one is gone: killed (``kill -9``), it can stop
+    no worker, and a worker (a child of the fork server, which lives as long as its children)
+    would wait for jobs forever, holding the caller's stdout and stderr open."""
+    while True:
+        time.sleep(WATCH_SECONDS)
+        try:
+            os.kill(caller, 0)
+        except (ProcessLookupError, PermissionError):  # gone (or its number reused by another user)
+            os._exit(0)

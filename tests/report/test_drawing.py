@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
+import time
+
 import pytest
 
 from bench.report import drawing, figures
@@ -45,3 +50,38 @@ def test_workers_start_as_they_are_made_and_draw_what_this_process_draws(
         workers._started.join()  # the processes start before any job is handed over
         assert len(workers._pool._processes) == 2
         assert workers.draw(jobs) == draw_all(jobs, workers=1)
+
+
+def test_workers_of_a_killed_process_exit(tmp_path) -> None:
+    # `kill -9` of the command leaves its drawing processes without a caller: they must not
+    # wait for jobs forever (holding its stdout open, so that a shell pipe never ends).
+
+    code = (
+        "from bench.report.drawing import Workers\n"
+        "if __name__ == '__main__':\n"
+        "    workers = Workers(2)\n"
+        "    workers._started.join()\n"
+        "    print(*workers._pool._processes, flush=True)\n"
+        "    import time; time.sleep(60)\n"
+    )
+    script = tmp_path / "draws.py"
+    script.write_text(code)
+    caller = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
+    pids = [int(p) for p in caller.stdout.readline().split()]
+    assert len(pids) == 2
+    caller.send_signal(signal.SIGKILL)
+    caller.wait()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(_alive(pid) for pid in pids):
+        time.sleep(0.05)
+    assert not any(_alive(pid) for pid in pids)
+    assert caller.stdout.read() == ""  # every holder of the pipe is gone: it ends
+
+
+def _alive(pid: int) -> bool:
+    """Whether the process runs (Linux: a zombie has exited)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().split()[2] != "Z"
+    except FileNotFoundError:
+        return False
