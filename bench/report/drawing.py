@@ -56,9 +56,10 @@ def draw_all(jobs: Sequence[Draw], workers: int | None = None) -> list[Chart | N
 
 
 class Workers:
-    """Drawing processes, started as this is made: their start-up (a fork server that imports
-    the figures, about a second) overlaps what the caller does before it has jobs to hand over.
-    A context manager that stops them; where none can start, or one dies, the caller draws.
+    """Drawing processes whose fork server starts as this is made: its start-up (importing the
+    figures and matplotlib, about a second) overlaps what the caller does before it has jobs to
+    hand over, and each worker is then a fork of it. A context manager that stops them; where
+    none can start, or one dies, the caller draws.
     """
 
     def __init__(self, count: int | None = None) -> None:
@@ -66,40 +67,24 @@ class Workers:
         none: the caller draws."""
         count = min(_cpus(), MAX_WORKERS) if count is None else count
         self._pool: ProcessPoolExecutor | None = None
-        self._started: threading.Thread | None = None
-        self._failed = False
         if count < 2:
             return
         try:
             self._pool = _start_pool(count)
         except OSError:  # a locked-down host without semaphores: draw here
-            return
-        # Starting a process waits for the fork server's imports: in a thread of its own.
-        self._started = threading.Thread(target=self._start, args=(count,), daemon=True)
-        self._started.start()
-
-    def _start(self, count: int) -> None:
-        try:
-            for _ in range(count):
-                self._pool.submit(os.getpid)  # each submission starts a process
-        except (OSError, BrokenProcessPool):
-            self._failed = True
+            self._pool = None
 
     def draw(self, jobs: Sequence[Draw]) -> list[Chart | None]:
         """Each job's chart (None where it has nothing to draw), in the order of ``jobs``."""
-        if self._started is not None:
-            self._started.join()
-        if self._pool is not None and not self._failed:
+        if self._pool is not None:
             try:
                 return list(self._pool.map(_draw, jobs))
             except (OSError, BrokenProcessPool):
-                self._failed = True  # a worker died (the OOM killer): draw them here
+                self.close(cancel=True)  # a worker died (the OOM killer): draw them here
         return [_draw(job) for job in jobs]
 
     def close(self, cancel: bool = False) -> None:
         """Stop the processes (``cancel``: without waiting for what they were given)."""
-        if self._started is not None:
-            self._started.join()
         if self._pool is not None:
             self._pool.shutdown(wait=not cancel, cancel_futures=cancel)
             self._pool = None
@@ -112,10 +97,17 @@ class Workers:
 
 
 def _start_pool(workers: int) -> ProcessPoolExecutor:
+    """A pool whose processes start at its first job: forks of a fork server that is starting
+    now (its imports take a second), or fresh interpreters where there is no fork server."""
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
     if "forkserver" in methods:
+        from multiprocessing import forkserver  # a module of POSIX systems only
+
         context.set_forkserver_preload(["bench.report.sections", *figures.MODULES])
+        # Returns at once; a worker's start waits for the server's imports, a command that
+        # stops before it has jobs does not (the server exits once this process has).
+        forkserver.ensure_running()
     return ProcessPoolExecutor(
         workers, mp_context=context, initializer=_start_worker, initargs=(os.getpid(),)
     )

@@ -43,12 +43,8 @@ def test_where_no_worker_can_start_the_caller_draws(jobs: list[Draw], monkeypatc
     assert draw_all(jobs, workers=2) == draw_all(jobs, workers=1)
 
 
-def test_workers_start_as_they_are_made_and_draw_what_this_process_draws(
-    jobs: list[Draw],
-) -> None:
+def test_workers_draw_what_this_process_draws(jobs: list[Draw]) -> None:
     with drawing.Workers(2) as workers:
-        workers._started.join()  # the processes start before any job is handed over
-        assert len(workers._pool._processes) == 2
         assert workers.draw(jobs) == draw_all(jobs, workers=1)
 
 
@@ -59,8 +55,9 @@ def test_workers_of_a_killed_process_exit(tmp_path) -> None:
     code = (
         "from bench.report.drawing import Workers\n"
         "if __name__ == '__main__':\n"
+        "    import time\n"
         "    workers = Workers(2)\n"
-        "    workers._started.join()\n"
+        "    list(workers._pool.map(time.sleep, [0.5, 0.5]))  # two workers at work\n"
         "    print(*workers._pool._processes, flush=True)\n"
         "    import time; time.sleep(60)\n"
     )
