@@ -331,7 +331,8 @@ def main() -> None:
         _register(argv)
         _hydra_main()
         return
-    # A report's drawing processes start up while the arguments are checked.
+    # A report's drawing processes start up while the arguments are checked and the studies
+    # summarized.
     with _drawing() if _names_a_report(argv) else nullcontext() as workers:
         try:
             cfg = check_arguments(argv)
@@ -345,15 +346,16 @@ def main() -> None:
 
 
 def _names_a_report(argv: list[str]) -> bool:
-    """Whether the command looks like a report alone, at a glance (``_report_only`` parses the
-    arguments, which takes half a second): enough to start drawing processes it may not use."""
+    """Whether the command looks like a report alone, at a glance, before ``_report_only``
+    parses it with Hydra's parser: enough to start drawing processes it may not use."""
     keys = {a.split("=", 1)[0].lstrip("+~") for a in argv}
     return "report" in keys and not keys & {"sweep", "experiment", "--multirun", "-m"}
 
 
 def _drawing() -> Workers:
-    """Processes that draw a report's figures (none on one CPU), started now: their start-up
-    (importing matplotlib and the figures, a second) overlaps the work before the report."""
+    """Processes that draw a report's figures (none on one CPU), their fork server started now:
+    its start-up (importing matplotlib and the figures, a second) overlaps the work before the
+    report."""
     from bench.report.drawing import Workers
 
     return Workers()

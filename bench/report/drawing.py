@@ -1,12 +1,13 @@
-"""Charts drawn in worker processes where a report has many: the same bytes, in the same order.
+"""Charts drawn in worker processes: the same bytes, in the same order, as drawn here.
 
 A report's figures are independent pure functions of its studies, and drawing them (matplotlib,
-one core) is most of a large report's time. Section builders hand over ``Draw`` jobs; the
-report draws them all at once, in a process pool where there are enough of them to pay for it
-and the caller asked for one (the commands do: ``build_report(..., parallel=True)``), started
-before the report summarizes its studies so that the two overlap.
-Workers come from a fork server (a fresh process that imported the figures once), never from a
-fork of the caller, which may hold torch's or Arrow's threads.
+one core) is most of a report's time. Section builders hand over ``Draw`` jobs; the report
+draws them all at once, in ``Workers`` where the caller started them (the commands start them
+as they launch, a report alone, or beside a sweep, its report), else in a pool where there are
+enough of them to pay for it (``build_report(..., parallel=True)``), else here.
+Workers come from a fork server (a fresh process that imported the figures once, started ahead
+so that its imports overlap the caller's work), never from a fork of the caller, which may
+hold torch's or Arrow's threads.
 """
 
 from __future__ import annotations
