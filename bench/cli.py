@@ -256,15 +256,19 @@ def _run(cfg: DictConfig) -> str:
 
 
 def _interrupted(cfg: DictConfig) -> None:
-    """Ctrl-C: fail this process's running trials at once, say so in one line, exit 130."""
+    """Ctrl-C: fail this process's running trials at once (a report: none), say so in one line,
+    exit 130."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not stop the clean-up
-    failed = "no"
-    if not is_report(cfg):
-        from bench.sweep import STORAGE_ERRORS
-        from bench.sweep.interrupt import fail_own_trials
+    if is_report(cfg):
+        # A page is written whole or not at all (bench.report.build): an earlier one stays.
+        print("bench: interrupted; the report was not written", file=sys.stderr)
+        raise SystemExit(130)
+    from bench.sweep import STORAGE_ERRORS
+    from bench.sweep.interrupt import fail_own_trials
 
-        with contextlib.suppress(ConfigError, *STORAGE_ERRORS):
-            failed = str(fail_own_trials(cfg))
+    failed = "no"
+    with contextlib.suppress(ConfigError, *STORAGE_ERRORS):
+        failed = str(fail_own_trials(cfg))
     print(
         f"bench: interrupted; {failed} running trial(s) marked failed: re-run the same command "
         "to finish them",

@@ -284,3 +284,14 @@ def test_a_name_no_directory_can_hold_is_refused_before_any_work(args, expected)
 )
 def test_a_report_alone_starts_its_drawing_processes_first(args: list[str], report: bool) -> None:
     assert cli._names_a_report(args) is report
+
+
+def test_an_interrupted_report_says_so_in_one_line(
+    compose_config, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cfg = compose_config("+report=default")
+    monkeypatch.setattr(cli.signal, "signal", lambda *args: None)  # this process keeps Ctrl-C
+    with pytest.raises(SystemExit) as exit_info:
+        cli._interrupted(cfg)
+    assert exit_info.value.code == 130
+    assert capsys.readouterr().err == "bench: interrupted; the report was not written\n"
