@@ -71,7 +71,6 @@ def check_arguments(argv: list[str]) -> DictConfig | None:
         for i, options in enumerate(choices)
         for option in options[1:]
     ]
-    direct = None
     for plain in variants:
         _check_groups(plain)
         try:
@@ -87,9 +86,9 @@ def check_arguments(argv: list[str]) -> DictConfig | None:
             _check(cfg)
         except OmegaConfBaseException as error:  # a schema key removed with ``~key``
             raise ConfigError(_one_line(error)) from None
-        if len(variants) == 1 and len(overrides) == len(argv) and not _needs_hydra(hydra_cfg):
-            direct = cfg
-    return direct
+    if len(variants) > 1 or len(overrides) < len(argv) or _needs_hydra(hydra_cfg):
+        return None
+    return cfg  # the one variant's
 
 
 def _needs_hydra(hydra_cfg: DictConfig) -> bool:
@@ -337,7 +336,7 @@ def main() -> None:
         return
     # A report's drawing processes start up while the arguments are checked and the studies
     # summarized.
-    with _drawing() if _names_a_report(argv) else nullcontext() as workers:
+    with _drawing() if _report_only(argv) else nullcontext() as workers:
         try:
             cfg = check_arguments(argv)
         except ConfigError as error:
@@ -347,13 +346,6 @@ def main() -> None:
             _hydra_main()
         else:
             _job(cfg, workers)
-
-
-def _names_a_report(argv: list[str]) -> bool:
-    """Whether the command looks like a report alone, at a glance, before ``_report_only``
-    parses it with Hydra's parser: enough to start drawing processes it may not use."""
-    keys = {a.split("=", 1)[0].lstrip("+~") for a in argv}
-    return "report" in keys and not keys & {"sweep", "experiment", "--multirun", "-m"}
 
 
 def _drawing() -> Workers:

@@ -283,7 +283,7 @@ def test_a_name_no_directory_can_hold_is_refused_before_any_work(args, expected)
     ],
 )
 def test_a_report_alone_starts_its_drawing_processes_first(args: list[str], report: bool) -> None:
-    assert cli._names_a_report(args) is report
+    assert cli._report_only(args) is report
 
 
 def test_an_interrupted_report_says_so_in_one_line(

@@ -12,6 +12,7 @@ hold torch's or Arrow's threads.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import signal
@@ -36,8 +37,8 @@ WATCH_SECONDS = 0.2
 
 
 class Draw(NamedTuple):
-    """A chart still to draw: a module-level figure function (a worker imports it by name) and
-    its arguments."""
+    """A chart still to draw: a figure (``figures.Lazy``) or a module-level function (a worker
+    imports either by name), and its arguments."""
 
     figure: Callable[..., Chart | None]
     args: tuple[Any, ...]
@@ -70,10 +71,8 @@ class Workers:
         self._pool: ProcessPoolExecutor | None = None
         if count < 2:
             return
-        try:
+        with contextlib.suppress(OSError):  # a locked-down host without semaphores: draw here
             self._pool = _start_pool(count)
-        except OSError:  # a locked-down host without semaphores: draw here
-            self._pool = None
 
     def draw(self, jobs: Sequence[Draw]) -> list[Chart | None]:
         """Each job's chart (None where it has nothing to draw), in the order of ``jobs``."""

@@ -120,14 +120,6 @@ def _tables(context: Context) -> list[Section]:
     ]
 
 
-# The figures as module-level functions of this module, which worker processes import by name
-# (with the figures, and matplotlib); the figures themselves load only where they are drawn.
-
-
-def _loss_curves(row: Mapping[str, StudySummary], colours: Mapping[str, tuple]) -> Chart | None:
-    return figures.loss_curves(row, colours)
-
-
 def _objective_vs_lr(row: Mapping[str, StudySummary], colours: Mapping[str, tuple]) -> Chart | None:
     return figures.objective_vs_lr(row)
 
@@ -138,46 +130,15 @@ def _lr_momentum_heatmap(
     return figures.lr_momentum_heatmap(row)
 
 
-def _divergence_vs_lr(
-    row: Mapping[str, StudySummary], colours: Mapping[str, tuple]
-) -> Chart | None:
-    return figures.divergence_vs_lr(row, colours)
-
-
-def _escape_vs_lr(row: Mapping[str, StudySummary], colours: Mapping[str, tuple]) -> Chart | None:
-    return figures.escape_vs_lr(row, colours)
-
-
-def _escape_vs_noise(points: pd.DataFrame, colours: Mapping[str, tuple]) -> Chart | None:
-    return figures.escape_vs_noise(points, colours)
-
-
-def _performance_profile(
-    times: pd.DataFrame, colours: Mapping[str, tuple], extrapolated: int
-) -> Chart | None:
-    return figures.performance_profile(times, colours, extrapolated=extrapolated)
-
-
-def _importance_bars(importances: Mapping[str, pd.Series]) -> Chart | None:
-    return figures.importance_bars(importances)
-
-
-def _tunability_curves(
-    curves: Mapping[str, Mapping[str, pd.DataFrame]],
-    colours: Mapping[str, tuple],
-    samplers: Sequence[str],
-) -> Chart | None:
-    return figures.tunability_curves(curves, colours, samplers)
-
-
 #: One chart each in every task's section, in order; a chart that does not apply (escape vs η on
-#: a task without basins) is None and left out.
+#: a task without basins) is None and left out. Lazy figures or module-level functions: a worker
+#: process imports them by name.
 TASK_FIGURES: list[Callable[[Mapping[str, StudySummary], Mapping[str, tuple]], Chart | None]] = [
-    _loss_curves,
+    figures.Lazy("loss_curves"),
     _objective_vs_lr,
     _lr_momentum_heatmap,
-    _divergence_vs_lr,
-    _escape_vs_lr,
+    figures.Lazy("divergence_vs_lr"),
+    figures.Lazy("escape_vs_lr"),
 ]
 
 
@@ -240,7 +201,8 @@ def _noise(context: Context) -> list[Section]:
                 }
             )
     points = pd.DataFrame(rows)
-    chart = Draw(_escape_vs_noise, (points, context.colours)) if len(points) else None
+    noise = figures.Lazy("escape_vs_noise")
+    chart = Draw(noise, (points, context.colours)) if len(points) else None
     notes = [] if chart else ["No study on a task with known basins has runs that started outside."]
     section = Section(
         "escape-noise",
@@ -289,7 +251,7 @@ def _profile(context: Context) -> list[Section]:
             "the target); its ratio rests on that extrapolation."
         )
     chart = (
-        Draw(_performance_profile, (complete, context.colours, len(beyond)))
+        Draw(figures.Lazy("performance_profile"), (complete, context.colours, len(beyond)))
         if len(complete) and complete.shape[1]
         else None
     )
@@ -327,7 +289,7 @@ def _importance(context: Context) -> list[Section]:
     section = Section(
         "importance",
         "Hyperparameter importance",
-        charts=[Draw(_importance_bars, (values,))],
+        charts=[Draw(figures.Lazy("importance_bars"), (values,))],
         notes=notes,
     )
     return [section]
@@ -346,7 +308,7 @@ def _tunability(context: Context) -> list[Section]:
             share = "—" if math.isnan(s.share_within) else f"{100 * s.share_within:.0f} %"
             shares.append(f"{task} · {opt}: {share} of {scores.size}")
     samplers = [s.study.sampler for s in context.every]
-    chart = Draw(_tunability_curves, (curves, context.colours, samplers))
+    chart = Draw(figures.Lazy("tunability_curves"), (curves, context.colours, samplers))
     intro = (
         "<p>Share of the explored trials within 10 % of the best (gap to f*, or steps): "
         f"{escape('; '.join(shares))}.</p>"

@@ -126,3 +126,9 @@ def test_titles_sit_where_matplotlibs_own_placement_puts_them(
     ours = figures.objective_vs_lr(row)  # titled panels with colour bars
     monkeypatch.setitem(_chart.REPORT_RC, "axes.titley", None)  # matplotlib places them
     assert figures.objective_vs_lr(row) == ours
+
+
+def test_a_lazy_figure_is_its_function_by_name() -> None:
+    assert figures.Lazy("importance_bars")({}) is None  # the function's answer: nothing to draw
+    with pytest.raises(ValueError, match="no figure 'nope'; allowed: divergence_vs_lr"):
+        figures.Lazy("nope")

@@ -12,6 +12,7 @@ imports matplotlib (half a second) in the process that plans it.
 from __future__ import annotations
 
 import importlib
+from dataclasses import dataclass
 from typing import Any
 
 from bench.report.figures.charts import Chart, palette
@@ -32,7 +33,22 @@ _FIGURES = {
 #: The modules of the figures: what a process that draws imports up front.
 MODULES = (f"{__name__}._chart", *(f"{__name__}.{m}" for m in sorted(set(_FIGURES.values()))))
 
-__all__ = ["MODULES", "Chart", "palette", *sorted(_FIGURES)]
+__all__ = ["MODULES", "Chart", "Lazy", "palette", *sorted(_FIGURES)]
+
+
+@dataclass(frozen=True)
+class Lazy:
+    """A figure function by its name: called, it loads the figure (and matplotlib); pickled, it
+    is that name, so that a process which only plans a report hands it to one that draws."""
+
+    name: str
+
+    def __post_init__(self) -> None:
+        if self.name not in _FIGURES:
+            raise ValueError(f"no figure {self.name!r}; allowed: {', '.join(sorted(_FIGURES))}")
+
+    def __call__(self, *args: Any) -> Chart | None:
+        return __getattr__(self.name)(*args)
 
 
 def __getattr__(name: str) -> Any:
