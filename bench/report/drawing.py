@@ -104,7 +104,9 @@ def _start_pool(workers: int) -> ProcessPoolExecutor:
     if "forkserver" in methods:
         from multiprocessing import forkserver  # a module of POSIX systems only
 
-        context.set_forkserver_preload(["bench.report.sections", *figures.MODULES])
+        context.set_forkserver_preload(
+            ["bench.report.server_exit", "bench.report.sections", *figures.MODULES]
+        )
         # Returns at once; a worker's start waits for the server's imports, a command that
         # stops before it has jobs does not (the server exits once this process has).
         forkserver.ensure_running()

@@ -9,7 +9,7 @@ import optuna
 from omegaconf import DictConfig
 from optuna.trial import TrialState
 
-from bench.sweep.storage import open_storage
+from bench.sweep.storage import close_storage, open_storage
 from bench.sweep.study import study_name, worker_id
 
 __all__ = ["fail_own_trials"]
@@ -18,6 +18,13 @@ __all__ = ["fail_own_trials"]
 def fail_own_trials(cfg: DictConfig) -> int:
     """Mark this process's running trials of the command's study failed; return how many."""
     storage = open_storage(cfg.storage, cfg.results_dir)
+    try:
+        return _fail_own_trials(cfg, storage)
+    finally:
+        close_storage(storage)
+
+
+def _fail_own_trials(cfg: DictConfig, storage: optuna.storages.BaseStorage) -> int:
     try:
         study = optuna.load_study(study_name=study_name(cfg), storage=storage)
     except KeyError:  # interrupted before the study was created

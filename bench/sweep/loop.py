@@ -16,7 +16,7 @@ from bench.sweep.export import environment, export_study, study_dir
 from bench.sweep.mirror import SamplingMirror
 from bench.sweep.samplers import grid_size, make_sampler, resume_seed
 from bench.sweep.space import distributions, hyperparameters, parse_space
-from bench.sweep.storage import open_storage
+from bench.sweep.storage import close_storage, open_storage
 from bench.sweep.study import (
     counts,
     is_confirm,
@@ -26,7 +26,7 @@ from bench.sweep.study import (
     surplus,
 )
 from bench.sweep.trials import run_trials
-from bench.tasks import make_task
+from bench.tasks import Task, make_task
 
 __all__ = ["PRUNERS", "run_sweep", "validate_sweep"]
 
@@ -80,14 +80,21 @@ def run_sweep(cfg: DictConfig) -> optuna.Study:
     """Run the sweep's remaining trials (``sweep.n_trials`` is the study's total), then export."""
     validate(cfg)
     validate_sweep(cfg)
-    sweep = cfg.sweep
     task = make_task(cfg.task.name, **task_options(cfg))
+    storage = open_storage(cfg.storage, cfg.results_dir)
+    try:
+        return _sweep(cfg, task, storage)
+    finally:
+        close_storage(storage)
+
+
+def _sweep(cfg: DictConfig, task: Task, storage: optuna.storages.BaseStorage) -> optuna.Study:
+    sweep = cfg.sweep
     optimizer = cfg.optimizer.name
     space = OmegaConf.to_container(sweep.space, resolve=True)
     specs = parse_space(space, optimizer)
     name = study_name(cfg)
     directory = study_dir(cfg.results_dir, name)
-    storage = open_storage(cfg.storage, cfg.results_dir)
     n_trials = sweep.n_trials
     if sweep.sampler == "grid":
         n_trials = min(n_trials, grid_size(specs, sweep.grid_points))

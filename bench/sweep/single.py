@@ -10,10 +10,10 @@ from bench.config import optimizer_options, task_options, validate
 from bench.progress import progress_bar
 from bench.sweep.export import environment, export_study, study_dir, summarize
 from bench.sweep.mirror import SamplingMirror
-from bench.sweep.storage import open_storage
+from bench.sweep.storage import close_storage, open_storage
 from bench.sweep.study import open_study, study_name
 from bench.sweep.trials import run_trials
-from bench.tasks import make_task
+from bench.tasks import Task, make_task
 
 __all__ = ["run_single"]
 
@@ -23,11 +23,18 @@ def run_single(cfg: DictConfig) -> pd.DataFrame:
     ``single-<optimizer>-<task>``; store, export and summarise it. Returns this run's rows."""
     validate(cfg)
     task = make_task(cfg.task.name, **task_options(cfg))
+    storage = open_storage(cfg.storage, cfg.results_dir)
+    try:
+        return _run(cfg, task, storage)
+    finally:
+        close_storage(storage)
+
+
+def _run(cfg: DictConfig, task: Task, storage: optuna.storages.BaseStorage) -> pd.DataFrame:
     optimizer = cfg.optimizer.name
     hparams = optimizer_options(cfg)
     name = study_name(cfg)
     directory = study_dir(cfg.results_dir, name)
-    storage = open_storage(cfg.storage, cfg.results_dir)
     identity = {"task": task.name, "optimizer": optimizer, "kind": "single"}
     study = open_study(storage, name, None, identity, check_identity=False)
 

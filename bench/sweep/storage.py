@@ -27,6 +27,7 @@ __all__ = [
     "STORAGE_ERRORS",
     "STORAGES",
     "check_storage",
+    "close_storage",
     "describe",
     "error_line",
     "mask_url",
@@ -143,6 +144,13 @@ def open_storage(storage: DictConfig, results_dir: str | Path) -> optuna.storage
     return rdb
 
 
+def close_storage(storage: optuna.storages.BaseStorage) -> None:
+    """Close the storage's database connections (it reconnects if used again): SQLite folds its
+    write-ahead log back into the one file that users copy, and deletes the log."""
+    if isinstance(storage, optuna.storages.RDBStorage):
+        storage.engine.dispose()
+
+
 def _rdb(url: str, storage: DictConfig) -> optuna.storages.RDBStorage:
     """The RDB storage. Processes opening one SQLite file take turns: two that create a fresh
     database at the same moment (parallel jobs of a multirun) would both create its tables."""
@@ -157,7 +165,9 @@ def _rdb(url: str, storage: DictConfig) -> optuna.storages.RDBStorage:
 
     if not url.startswith("sqlite:///"):
         return rdb()
-    with open(url.removeprefix("sqlite:///") + ".lock", "a") as lock:
+    path = Path(url.removeprefix("sqlite:///"))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(f"{path}.lock", "a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         return rdb()
 
