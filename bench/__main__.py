@@ -4,8 +4,7 @@ import atexit
 import os
 import sys
 import threading
-
-from bench.cli import main
+from contextlib import nullcontext
 
 
 def _exit() -> None:
@@ -25,6 +24,23 @@ def _exit() -> None:
     os._exit(0)
 
 
-if __name__ == "__main__":  # not again in a worker process that imports this module
-    main()
+def _run() -> None:
+    """Start the report's drawing processes (where the command draws one), then the command."""
+    from bench.argv import draws_a_report
+
+    drawing = nullcontext()
+    if draws_a_report(sys.argv[1:]):
+        # Before Hydra, torch and Optuna are imported here: the fork server's own imports
+        # (pandas, matplotlib and the figures, over a second) run on another core meanwhile.
+        from bench.report.drawing import Workers
+
+        drawing = Workers()
+    with drawing as workers:
+        from bench.cli import main
+
+        main(workers)
+
+
+if __name__ == "__main__":  # not in a worker process that imports this module
+    _run()
     _exit()

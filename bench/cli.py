@@ -21,6 +21,7 @@ from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf, open_dict
 from omegaconf.errors import OmegaConfBaseException
 
+from bench.argv import report_only
 from bench.config import (
     ConfigError,
     check_writable,
@@ -109,20 +110,9 @@ def _needs_hydra(hydra_cfg: DictConfig) -> bool:
         return True
 
 
-def _report_only(argv: list[str]) -> bool:
-    """Whether the command only builds a report (``+report=…``; no sweep, no multirun)."""
-    if any(a in ("--multirun", "-m") for a in argv):
-        return False
-    try:
-        keys = {o.key_or_group for o in _parse([a for a in argv if not a.startswith("-")])}
-    except ConfigError:
-        return False
-    return "report" in keys and not keys & {"sweep", "experiment"}
-
-
 def _register(argv: list[str]) -> None:
     """The schemas the command composes against: without torch for a report alone."""
-    if _report_only(argv):
+    if report_only(argv):
         register_for_reports(_choices("task"), _choices("optimizer"))
     else:
         register()
@@ -209,12 +199,12 @@ def _hydra_main(cfg: DictConfig) -> str | None:
 def _job(cfg: DictConfig, workers: Workers | None = None) -> str | None:
     """Run the job: a report, a sweep (and its report) or a single run; returns its study.
 
-    ``workers``: drawing processes for the report, started before the job (``_drawing``)."""
+    ``workers``: drawing processes for the report, started before the job (``bench.argv``)."""
     try:
         if is_report(cfg):
             _report(cfg, cfg.report.name, cfg.report.studies, cfg.report.experiment, workers)
             return None
-        return _run(cfg)
+        return _run(cfg, workers)
     except ConfigError as error:
         print(f"bench: {error}", file=sys.stderr)
         raise SystemExit(2) from None
@@ -222,8 +212,9 @@ def _job(cfg: DictConfig, workers: Workers | None = None) -> str | None:
         _interrupted(cfg)
 
 
-def _run(cfg: DictConfig) -> str:
-    """A sweep (and its report) or a single run; returns its study."""
+def _run(cfg: DictConfig, workers: Workers | None = None) -> str:
+    """A sweep (and its report) or a single run; returns its study. ``workers``: the report's
+    drawing processes, where the caller started them."""
     import torch
 
     from bench.sweep import STORAGE_ERRORS, error_line, quiet_optuna, run_single, run_sweep
@@ -239,10 +230,10 @@ def _run(cfg: DictConfig) -> str:
             if not cfg.auto_report:
                 return run_sweep(cfg).study_name
             # The report's drawing processes start up beside the sweep, on the core its
-            # start-up leaves idle.
-            with _drawing() as workers:
+            # start-up leaves idle (``python -m bench`` started them before its imports).
+            with nullcontext(workers) if workers is not None else _drawing() as drawing:
                 name = run_sweep(cfg).study_name
-                _report(cfg, name, [name], workers=workers)
+                _report(cfg, name, [name], workers=drawing)
             return name
         return str(run_single(cfg).study.iloc[0])
     except STORAGE_ERRORS as error:
@@ -326,26 +317,27 @@ class MultirunReport(Callback):
             raise SystemExit(2) from None
 
 
-def main() -> None:
+def main(workers: Workers | None = None) -> None:
     """``python -m bench``: check the arguments, then run the job (through Hydra where it does
-    more than compose one configuration: a multirun, ``hydra.*`` settings, its own flags)."""
+    more than compose one configuration: a multirun, ``hydra.*`` settings, its own flags).
+
+    ``workers``: drawing processes for the job's report, which the caller started and stops
+    (``python -m bench`` does, before its imports, where ``bench.argv.draws_a_report``).
+    """
     argv = sys.argv[1:]
     if any(a in _PASS_THROUGH or a.startswith("hydra.") for a in argv):
         _register(argv)
         _hydra_main()
         return
-    # A report's drawing processes start up while the arguments are checked and the studies
-    # summarized.
-    with _drawing() if _report_only(argv) else nullcontext() as workers:
-        try:
-            cfg = check_arguments(argv)
-        except ConfigError as error:
-            print(f"bench: {error}", file=sys.stderr)
-            raise SystemExit(2) from None
-        if cfg is None:
-            _hydra_main()
-        else:
-            _job(cfg, workers)
+    try:
+        cfg = check_arguments(argv)
+    except ConfigError as error:
+        print(f"bench: {error}", file=sys.stderr)
+        raise SystemExit(2) from None
+    if cfg is None:
+        _hydra_main()
+    else:
+        _job(cfg, workers)
 
 
 def _drawing() -> Workers:

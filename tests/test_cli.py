@@ -271,21 +271,6 @@ def test_a_name_no_directory_can_hold_is_refused_before_any_work(args, expected)
         check_arguments(args)
 
 
-@pytest.mark.parametrize(
-    ("args", "report"),
-    [
-        (["+report=default"], True),
-        (["+report=default", "report.studies=[a]", "results_dir=r"], True),
-        (["+sweep=adam"], False),
-        (["+sweep=adam", "+report=default"], False),
-        (["--multirun", "+report=default"], False),
-        (["+experiment=paper"], False),
-    ],
-)
-def test_a_report_alone_starts_its_drawing_processes_first(args: list[str], report: bool) -> None:
-    assert cli._report_only(args) is report
-
-
 def test_an_interrupted_report_says_so_in_one_line(
     compose_config, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -51,3 +51,28 @@ print("never")
         timeout=60,
     )
     assert (done.returncode, done.stdout, done.stderr) == (0, "job thread handler\n", "")
+
+
+def test_a_reports_drawing_processes_start_before_hydra_is_imported(tmp_path: Path) -> None:
+    script = """
+import sys
+from bench.report import drawing
+start = drawing.Workers.__init__
+def note(self, *args):
+    print("hydra imported:", "hydra" in sys.modules, "torch imported:", "torch" in sys.modules)
+    start(self, *args)
+drawing.Workers.__init__ = note
+sys.argv = ["bench", "+report=default", "results_dir=empty"]
+from bench.__main__ import _run
+_run()
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        timeout=60,
+    )
+    assert done.stdout == "hydra imported: False torch imported: False\n"
+    assert done.returncode == 2 and done.stderr.startswith("bench: ")
