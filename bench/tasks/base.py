@@ -49,7 +49,7 @@ class Task(ABC):
     exact_step_loss: bool = True
     #: True where the task can say whether a point lies in the global minimum's basin.
     has_basins: bool = False
-    #: Members per engine chunk on the CPU: large for cheap tasks; about 32 for the networks.
+    #: Members per engine chunk on the CPU: large for cheap tasks; 32–768 for the digits tasks.
     chunk_size: int = 16384
 
     def __init_subclass__(cls, **kwargs: object) -> None:

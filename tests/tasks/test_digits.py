@@ -60,7 +60,7 @@ def test_inputs_are_standardised_with_the_training_statistics() -> None:
 )
 def test_dimensions_and_the_default_init(name: str, options: dict, dim: int) -> None:
     task = make_task(name, **options)
-    assert task.dim == dim and task.chunk_size == 32 and task.f_star is None
+    assert task.dim == dim and task.f_star is None
     assert not task.exact_step_loss and not task.has_basins
     x = task.init(torch.tensor([0, 5, 0]))
     assert x.shape == (3, dim) and x.dtype == torch.float32
