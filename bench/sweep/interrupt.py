@@ -9,7 +9,7 @@ import optuna
 from omegaconf import DictConfig
 from optuna.trial import TrialState
 
-from bench.sweep.storage import close_storage, open_storage
+from bench.sweep.storage import opened_storage
 from bench.sweep.study import study_name, worker_id
 
 __all__ = ["fail_own_trials"]
@@ -17,11 +17,8 @@ __all__ = ["fail_own_trials"]
 
 def fail_own_trials(cfg: DictConfig) -> int:
     """Mark this process's running trials of the command's study failed; return how many."""
-    storage = open_storage(cfg.storage, cfg.results_dir)
-    try:
+    with opened_storage(cfg.storage, cfg.results_dir) as storage:
         return _fail_own_trials(cfg, storage)
-    finally:
-        close_storage(storage)
 
 
 def _fail_own_trials(cfg: DictConfig, storage: optuna.storages.BaseStorage) -> int:

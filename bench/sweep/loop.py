@@ -16,7 +16,7 @@ from bench.sweep.export import environment, export_study, study_dir
 from bench.sweep.mirror import SamplingMirror
 from bench.sweep.samplers import grid_size, make_sampler, resume_seed
 from bench.sweep.space import distributions, hyperparameters, parse_space
-from bench.sweep.storage import close_storage, open_storage
+from bench.sweep.storage import opened_storage
 from bench.sweep.study import (
     counts,
     is_confirm,
@@ -81,11 +81,8 @@ def run_sweep(cfg: DictConfig) -> optuna.Study:
     validate(cfg)
     validate_sweep(cfg)
     task = make_task(cfg.task.name, **task_options(cfg))
-    storage = open_storage(cfg.storage, cfg.results_dir)
-    try:
+    with opened_storage(cfg.storage, cfg.results_dir) as storage:
         return _sweep(cfg, task, storage)
-    finally:
-        close_storage(storage)
 
 
 def _sweep(cfg: DictConfig, task: Task, storage: optuna.storages.BaseStorage) -> optuna.Study:

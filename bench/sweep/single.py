@@ -10,7 +10,7 @@ from bench.config import optimizer_options, task_options, validate
 from bench.progress import progress_bar
 from bench.sweep.export import environment, export_study, study_dir, summarize
 from bench.sweep.mirror import SamplingMirror
-from bench.sweep.storage import close_storage, open_storage
+from bench.sweep.storage import opened_storage
 from bench.sweep.study import open_study, study_name
 from bench.sweep.trials import run_trials
 from bench.tasks import Task, make_task
@@ -23,11 +23,8 @@ def run_single(cfg: DictConfig) -> pd.DataFrame:
     ``single-<optimizer>-<task>``; store, export and summarise it. Returns this run's rows."""
     validate(cfg)
     task = make_task(cfg.task.name, **task_options(cfg))
-    storage = open_storage(cfg.storage, cfg.results_dir)
-    try:
+    with opened_storage(cfg.storage, cfg.results_dir) as storage:
         return _run(cfg, task, storage)
-    finally:
-        close_storage(storage)
 
 
 def _run(cfg: DictConfig, task: Task, storage: optuna.storages.BaseStorage) -> pd.DataFrame:

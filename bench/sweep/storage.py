@@ -8,11 +8,13 @@ the password never lands in a config, a log, a result or a report.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import os
 import re
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -27,11 +29,11 @@ __all__ = [
     "STORAGE_ERRORS",
     "STORAGES",
     "check_storage",
-    "close_storage",
     "describe",
     "error_line",
     "mask_url",
     "open_storage",
+    "opened_storage",
     "set_aside_torn_line",
     "storage_url",
 ]
@@ -144,11 +146,19 @@ def open_storage(storage: DictConfig, results_dir: str | Path) -> optuna.storage
     return rdb
 
 
-def close_storage(storage: optuna.storages.BaseStorage) -> None:
-    """Close the storage's database connections (it reconnects if used again): SQLite folds its
-    write-ahead log back into the one file that users copy, and deletes the log."""
-    if isinstance(storage, optuna.storages.RDBStorage):
-        storage.engine.dispose()
+@contextlib.contextmanager
+def opened_storage(
+    storage: DictConfig, results_dir: str | Path
+) -> Iterator[optuna.storages.BaseStorage]:
+    """The configured storage (``open_storage``) for one run, its database connections closed as
+    the run ends (it reconnects if used again): SQLite folds its write-ahead log back into the
+    one file that users copy, and deletes the log."""
+    opened = open_storage(storage, results_dir)
+    try:
+        yield opened
+    finally:
+        if isinstance(opened, optuna.storages.RDBStorage):
+            opened.engine.dispose()
 
 
 def _rdb(url: str, storage: DictConfig) -> optuna.storages.RDBStorage:
