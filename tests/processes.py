@@ -34,6 +34,21 @@ def run_bench(*args: str, cwd: Path, timeout: float = 300) -> subprocess.Complet
     return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
 
 
+def run_python(
+    script: str, cwd: Path | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess:
+    """Run ``python -c script`` (in ``cwd``) with this checkout first on the path, to the end,
+    capturing its output."""
+    return subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        timeout=timeout,
+    )
+
+
 VERDICTS = {"supported", "contradicted", "inconclusive"}
 
 

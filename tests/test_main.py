@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
-from processes import REPO, run_bench
+from processes import run_bench, run_python
 
 
 def test_a_sweep_with_its_report_exits_zero_with_its_output_and_one_storage_file(
@@ -42,14 +39,7 @@ print("job", end=" ")
 _exit()
 print("never")
 """
-    done = subprocess.run(
-        [sys.executable, "-c", script],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
-        timeout=60,
-    )
+    done = run_python(script, cwd=tmp_path, timeout=60)
     assert (done.returncode, done.stdout, done.stderr) == (0, "job thread handler\n", "")
 
 
@@ -66,13 +56,6 @@ sys.argv = ["bench", "+report=default", "results_dir=empty"]
 from bench.__main__ import _run
 _run()
 """
-    done = subprocess.run(
-        [sys.executable, "-c", script],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
-        timeout=60,
-    )
+    done = run_python(script, cwd=tmp_path, timeout=60)
     assert done.stdout == "hydra imported: False torch imported: False\n"
     assert done.returncode == 2 and done.stderr.startswith("bench: ")

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from omegaconf import DictConfig
+from processes import run_python
 
 from bench.report import ReportError, build_report
 from bench.report.__main__ import main
@@ -131,9 +132,8 @@ def test_the_report_reads_files_only(sweep_results: Path, tmp_path: Path) -> Non
         f"build_report({str(sweep_results)!r}, {str(tmp_path)!r}, 'x')\n"
         "print(sorted(m for m in sys.modules if m.startswith(('bench', 'torch', 'optuna'))))\n"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
-    )
+    result = run_python(code)
+    assert result.returncode == 0, result.stderr
     loaded = ast.literal_eval(result.stdout.strip().splitlines()[-1])
     # The report package, the results contract it shares with the export and the names of its
     # directories; no engine, rules, tasks, sweep, Optuna or torch.
@@ -152,5 +152,5 @@ def test_planning_a_report_imports_no_matplotlib() -> None:
         "figures.loss_curves\n"
         "assert 'matplotlib' in sys.modules\n"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    done = run_python(code)
     assert done.returncode == 0, done.stderr

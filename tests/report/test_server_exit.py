@@ -3,25 +3,11 @@ makes it do so."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-
-from processes import REPO
-
-
-def _python(script: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-c", script],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
-        timeout=120,
-    )
+from processes import run_python
 
 
 def test_importing_it_makes_the_exit_immediate_and_silent() -> None:
-    done = _python(
+    done = run_python(
         "import atexit\natexit.register(print, 'later')\n"
         "import bench.report.server_exit\nraise SystemExit(3)"
     )
@@ -30,7 +16,7 @@ def test_importing_it_makes_the_exit_immediate_and_silent() -> None:
 
 
 def test_no_module_of_the_command_or_the_report_imports_it() -> None:
-    done = _python(
+    done = run_python(
         "import sys, importlib\n"
         "import bench.cli, bench.__main__, bench.report.build, bench.report.sections\n"
         "from bench.report import drawing, figures\n"
