@@ -24,7 +24,14 @@ from optuna.storages._rdb import models
 from optuna.trial import FrozenTrial, TrialState
 from sqlalchemy import orm
 
-__all__ = ["Finished", "create_trials", "finish_trials", "record_heartbeats", "sql_backend"]
+__all__ = [
+    "Finished",
+    "create_trials",
+    "finish_trials",
+    "record_heartbeats",
+    "sql_backend",
+    "transaction",
+]
 
 
 @dataclass(frozen=True)
@@ -46,7 +53,7 @@ def sql_backend(storage: optuna.storages.BaseStorage) -> RDBStorage | None:
 
 
 @contextmanager
-def _transaction(rdb: RDBStorage) -> Iterator[orm.Session]:
+def transaction(rdb: RDBStorage) -> Iterator[orm.Session]:
     """One session committed at the end; a database error reads as Optuna's storage error."""
     session = rdb.scoped_session()
     try:
@@ -69,36 +76,55 @@ def create_trials(
     if rdb is None:
         storage = study._storage
         return [storage.create_new_trial(study._study_id, template_trial=t) for t in templates]
-    with _transaction(rdb) as session:
+    with transaction(rdb) as session:
         # The study's row locked as Optuna locks it, so that trial numbers are dense and unique.
         models.StudyModel.find_or_raise_by_id(study._study_id, session, for_update=True)
-        rows = [
-            models.TrialModel(
-                study_id=study._study_id,
-                number=None,
-                state=template.state,
-                datetime_start=template.datetime_start,
+        trials = models.TrialModel.__table__
+        ids = (
+            session.execute(
+                sqlalchemy.insert(trials).returning(
+                    trials.c.trial_id, sort_by_parameter_order=True
+                ),
+                [
+                    {
+                        "study_id": study._study_id,
+                        "number": None,
+                        "state": template.state,
+                        "datetime_start": template.datetime_start,
+                    }
+                    for template in templates
+                ],
             )
-            for template in templates
-        ]
-        session.add_all(rows)
-        session.flush()
-        by_id = sorted(range(len(rows)), key=lambda i: rows[i].trial_id)
-        past = rows[by_id[0]].count_past_trials(session)
-        for rank, i in enumerate(by_id):
-            rows[i].number = past + rank
-        pairs = list(zip(rows, templates, strict=True))
+            .scalars()
+            .all()
+        )
+        # Numbered as Optuna numbers a trial: by the study's trials created before it.
+        past = session.scalar(
+            sqlalchemy.select(sqlalchemy.func.count(trials.c.trial_id)).where(
+                trials.c.study_id == study._study_id, trials.c.trial_id < min(ids)
+            )
+        )
+        session.execute(
+            sqlalchemy.update(trials)
+            .where(trials.c.trial_id == sqlalchemy.bindparam("created_id"))
+            .values(number=sqlalchemy.bindparam("created_number")),
+            [
+                {"created_id": trial_id, "created_number": past + rank}
+                for rank, trial_id in enumerate(sorted(ids))
+            ],
+        )
+        pairs = list(zip(ids, templates, strict=True))
         _insert(
             session,
             models.TrialParamModel,
             [
                 {
-                    "trial_id": row.trial_id,
+                    "trial_id": trial_id,
                     "param_name": name,
                     "param_value": template.distributions[name].to_internal_repr(value),
                     "distribution_json": distribution_to_json(template.distributions[name]),
                 }
-                for row, template in pairs
+                for trial_id, template in pairs
                 for name, value in template.params.items()
             ],
         )
@@ -110,12 +136,12 @@ def create_trials(
                 session,
                 model,
                 [
-                    {"trial_id": row.trial_id, "key": key, "value_json": json.dumps(value)}
-                    for row, template in pairs
+                    {"trial_id": trial_id, "key": key, "value_json": json.dumps(value)}
+                    for trial_id, template in pairs
                     for key, value in getattr(template, attrs).items()
                 ],
             )
-        return [row.trial_id for row in rows]
+        return list(ids)
 
 
 def _insert(session: orm.Session, model: type[models.BaseModel], rows: list[dict]) -> None:
@@ -143,7 +169,7 @@ def finish_trials(
         return
     ids = [trial.trial_id for trial in finished]
     trials = models.TrialModel.__table__
-    with _transaction(rdb) as session:
+    with transaction(rdb) as session:
         states = dict(
             session.execute(
                 sqlalchemy.select(trials.c.trial_id, trials.c.state)
@@ -197,5 +223,5 @@ def record_heartbeats(
         for trial_id in trial_ids:
             storage.record_heartbeat(trial_id)
         return
-    with _transaction(rdb) as session:
+    with transaction(rdb) as session:
         _insert(session, models.TrialHeartbeatModel, [{"trial_id": i} for i in trial_ids])

@@ -126,12 +126,12 @@ def _sweep(cfg: DictConfig, task: Task, storage: optuna.storages.BaseStorage) ->
     mirror = SamplingMirror(study, sampler, _pruner(sweep.pruner))
     mirror.add_retries(retries)
 
-    finished, _ = counts(study)
+    finished, _ = counts(study, mirror.sql)
     trial_work = cfg.seeds * cfg.steps
     started, started_at, engine_seconds, idle = time.perf_counter(), time.time(), 0.0, 0
     with progress_bar(cfg, total=n_trials, initial=finished, desc=name, unit="trial") as bar:
         while True:
-            finished, running = counts(study)
+            finished, running = counts(study, mirror.sql)
             todo = n_trials - finished - running
             if todo <= 0:
                 if finished >= n_trials or running == 0:
@@ -142,7 +142,7 @@ def _sweep(cfg: DictConfig, task: Task, storage: optuna.storages.BaseStorage) ->
                 continue
             mirror.sync()
             trials = mirror.ask(dists, min(sweep.batch_size, todo))
-            extra = surplus(study, [t.trial_id for t in trials], n_trials)
+            extra = surplus(study, [t.trial_id for t in trials], n_trials, mirror.sql)
             for trial in trials:
                 if trial.trial_id in extra:
                     mirror.abandon(trial)
@@ -152,7 +152,7 @@ def _sweep(cfg: DictConfig, task: Task, storage: optuna.storages.BaseStorage) ->
                 mirror.memory.sampler.reseed_rng()
             trials = [t for t in trials if t.trial_id not in extra]
             idle = 0 if trials else idle + 1
-            if idle > MAX_IDLE_BATCHES and not counts(study)[1]:
+            if idle > MAX_IDLE_BATCHES and not counts(study, mirror.sql)[1]:
                 raise ConfigError(
                     f"study {name!r}: every configuration the sampler proposes has run "
                     f"already (or runs in another worker); allowed: a larger sweep.space or a "

@@ -23,7 +23,8 @@ from optuna.distributions import BaseDistribution
 from optuna.trial import FrozenTrial, TrialState
 
 from bench.sweep.bulk import Finished, create_trials, finish_trials, sql_backend
-from bench.sweep.study import is_confirm, worker_id
+from bench.sweep.reads import trial_ids
+from bench.sweep.study import CONFIRM, is_confirm, worker_id
 
 __all__ = ["Asked", "SamplingMirror", "Told"]
 
@@ -75,11 +76,17 @@ class SamplingMirror:
 
     def sync(self) -> None:
         """Copy into memory the stored trials that finished since the last sync (any worker's)."""
-        new = [
-            trial
-            for trial in self.study.get_trials(deepcopy=False, states=FINISHED)
-            if trial._trial_id not in self._mirrored and not is_confirm(trial)
-        ]
+        if self.sql is None:
+            new = [
+                trial
+                for trial in self.study.get_trials(deepcopy=False, states=FINISHED)
+                if trial._trial_id not in self._mirrored and not is_confirm(trial)
+            ]
+        else:
+            # Only the trials not yet mirrored are loaded (other workers'), never the rest.
+            ids = trial_ids(self.study, self.sql, FINISHED, ("phase", CONFIRM))
+            storage = self.study._storage
+            new = [storage.get_trial(i) for i in ids if i not in self._mirrored]
         self._mirrored.update(trial._trial_id for trial in new)
         with self._sampling():
             self.memory.add_trials([_for_sampler(trial) for trial in new])

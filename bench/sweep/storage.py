@@ -24,6 +24,7 @@ from omegaconf import DictConfig
 from optuna.storages.journal import JournalFileBackend, JournalFileSymlinkLock
 
 from bench.config import ConfigError
+from bench.sweep.reads import FastRDBStorage
 
 __all__ = [
     "STORAGE_ERRORS",
@@ -161,12 +162,12 @@ def opened_storage(
             opened.engine.dispose()
 
 
-def _rdb(url: str, storage: DictConfig) -> optuna.storages.RDBStorage:
+def _rdb(url: str, storage: DictConfig) -> FastRDBStorage:
     """The RDB storage. Processes opening one SQLite file take turns: two that create a fresh
     database at the same moment (parallel jobs of a multirun) would both create its tables."""
 
-    def rdb() -> optuna.storages.RDBStorage:
-        return optuna.storages.RDBStorage(
+    def rdb() -> FastRDBStorage:
+        return FastRDBStorage(
             url,
             heartbeat_interval=storage.heartbeat_interval,
             grace_period=storage.grace_period,

@@ -8,6 +8,7 @@ import io
 import math
 import os
 import socket
+from collections import Counter
 from collections.abc import Collection, Mapping
 from typing import Any
 
@@ -15,10 +16,12 @@ import numpy as np
 import optuna
 import pandas as pd
 from omegaconf import DictConfig
+from optuna.storages import RDBStorage
 from optuna.trial import FrozenTrial, TrialState
 
 from bench.config import ConfigError, is_sweep
 from bench.results import empty_curves
+from bench.sweep.reads import live_trials, state_counts
 
 __all__ = [
     "study_name",
@@ -111,38 +114,51 @@ def study_name(cfg: DictConfig) -> str:
     return f"single-{cfg.optimizer.name}-{cfg.task.name}"
 
 
-def surplus(study: optuna.Study, trial_ids: Collection[int], n_trials: int) -> set[int]:
+def surplus(
+    study: optuna.Study, trial_ids: Collection[int], n_trials: int, rdb: RDBStorage | None = None
+) -> set[int]:
     """Which of ``trial_ids`` (just created) are one too many: beyond the study's ``n_trials``,
     a configuration another live trial already has, or a second retry of a failed trial.
 
     Workers that asked at the same moment may together overshoot, and workers whose samplers
     share a seed propose the same configurations; ordering the live trials by number, every
-    worker agrees on which ones are too many, and drops its own.
+    worker agrees on which ones are too many, and drops its own. ``rdb``: the SQL storage
+    behind the study, read without loading whole trials (``bulk.sql_backend``).
     """
-    live = sorted(
-        (t for t in study.get_trials(deepcopy=False) if t.state in _LIVE and not is_confirm(t)),
-        key=lambda t: t.number,
-    )
+    if rdb is not None:
+        live = [
+            (t.trial_id, t.params, t.user_attrs)
+            for t in live_trials(study, rdb, _LIVE, ("phase", CONFIRM), ("retry_of",))
+        ]
+    else:
+        trials = study.get_trials(deepcopy=False, states=_LIVE)
+        live = [(t._trial_id, t.params, t.user_attrs) for t in trials if not is_confirm(t)]
     # A configuration run again gives the same runs (same seeds, same draws): pure waste.
     seen: set[tuple] = set()  # configurations, and failed trials being retried
     repeats: set[int] = set()
-    for trial in live:
-        keys = {("params", *sorted(trial.params.items()))} if trial.params else set()
-        if "retry_of" in trial.user_attrs:
-            keys.add(("retry_of", trial.user_attrs["retry_of"]))
+    for trial_id, params, user_attrs in live:
+        keys = {("params", *sorted(params.items()))} if params else set()
+        if "retry_of" in user_attrs:
+            keys.add(("retry_of", user_attrs["retry_of"]))
         if keys & seen:
-            repeats.add(trial._trial_id)
+            repeats.add(trial_id)
         seen |= keys
-    kept = [t for t in live if t._trial_id not in repeats]
-    beyond = {t._trial_id for t in kept[n_trials:]}
+    kept = [trial_id for trial_id, *_ in live if trial_id not in repeats]
+    beyond = set(kept[n_trials:])
     return (beyond | repeats) & set(trial_ids)
 
 
-def counts(study: optuna.Study) -> tuple[int, int]:
-    """(finished trials: complete or pruned, trials running now), confirmation runs left out."""
-    states = [t.state for t in study.get_trials(deepcopy=False) if not is_confirm(t)]
-    finished = sum(s in (TrialState.COMPLETE, TrialState.PRUNED) for s in states)
-    return finished, sum(s == TrialState.RUNNING for s in states)
+def counts(study: optuna.Study, rdb: RDBStorage | None = None) -> tuple[int, int]:
+    """(finished trials: complete or pruned, trials running now), confirmation runs left out.
+
+    ``rdb``: the SQL storage behind the study, counted in one query (``bulk.sql_backend``).
+    """
+    if rdb is not None:
+        states = state_counts(study, rdb, ("phase", CONFIRM))
+    else:
+        states = Counter(t.state for t in study.get_trials(deepcopy=False) if not is_confirm(t))
+    finished = states.get(TrialState.COMPLETE, 0) + states.get(TrialState.PRUNED, 0)
+    return finished, states.get(TrialState.RUNNING, 0)
 
 
 def _alive(trial: FrozenTrial) -> bool:
