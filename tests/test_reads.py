@@ -13,7 +13,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from bench.sweep.bulk import sql_backend
 from bench.sweep.reads import FastRDBStorage
-from bench.sweep.study import CONFIRM, counts, surplus
+from bench.sweep.study import CONFIRM, counts, live_reader, surplus
 
 DISTS = {
     "lr": FloatDistribution(1e-5, 1.0, log=True),
@@ -79,9 +79,9 @@ def test_fresh_trials_are_read_through_optuna_s_cache(tmp_path: Path) -> None:
     assert [t.value for t in study.get_trials()] == [1.5]
 
 
-def _counts_and_surplus(study: optuna.Study, rdb) -> tuple:  # noqa: ANN001
+def _counts_and_surplus(study: optuna.Study, rdb, live) -> tuple:  # noqa: ANN001
     ids = [t._trial_id for t in study.get_trials()]
-    return counts(study, rdb), {n: surplus(study, ids, n, rdb) for n in (0, 2, 4, 100)}
+    return counts(study, rdb), {n: surplus(study, ids, n, live) for n in (0, 2, 4, 100)}
 
 
 def test_polls_read_in_one_query_agree_with_whole_trials(url: str) -> None:
@@ -104,8 +104,16 @@ def test_polls_read_in_one_query_agree_with_whole_trials(url: str) -> None:
     running = study.ask()
     rdb = sql_backend(storage)
     assert rdb is not None
-    found = _counts_and_surplus(study, rdb)
-    assert found == _counts_and_surplus(study, None)
+    live = live_reader(study, rdb)
+    found = _counts_and_surplus(study, rdb, live)
+    assert found == _counts_and_surplus(study, None, None)
     assert found[0] == (3, 3)
+    assert found[1][100] == {t._trial_id for t in study.trials[2:5]}
+    # Read again by the same reader: finished trials from its memory, the rest afresh.
     study.tell(running, state=TrialState.FAIL)
-    assert counts(study, rdb) == counts(study, None) == (3, 2)
+    study.tell(4, 1.0)
+    study.enqueue_trial(params[1])
+    study.ask(DISTS)
+    found = _counts_and_surplus(study, rdb, live)
+    assert found == _counts_and_surplus(study, None, None)
+    assert found[0] == (4, 2)

@@ -80,20 +80,25 @@ def create_trials(
         # The study's row locked as Optuna locks it, so that trial numbers are dense and unique.
         models.StudyModel.find_or_raise_by_id(study._study_id, session, for_update=True)
         trials = models.TrialModel.__table__
+        session.execute(
+            sqlalchemy.insert(trials),
+            [
+                {
+                    "study_id": study._study_id,
+                    "number": None,
+                    "state": template.state,
+                    "datetime_start": template.datetime_start,
+                }
+                for template in templates
+            ],
+        )
+        # Only this transaction's trials are still unnumbered (Optuna numbers a trial in the
+        # transaction that creates it), and their ids follow the order they were inserted in.
         ids = (
             session.execute(
-                sqlalchemy.insert(trials).returning(
-                    trials.c.trial_id, sort_by_parameter_order=True
-                ),
-                [
-                    {
-                        "study_id": study._study_id,
-                        "number": None,
-                        "state": template.state,
-                        "datetime_start": template.datetime_start,
-                    }
-                    for template in templates
-                ],
+                sqlalchemy.select(trials.c.trial_id)
+                .where(trials.c.study_id == study._study_id, trials.c.number.is_(None))
+                .order_by(trials.c.trial_id)
             )
             .scalars()
             .all()
@@ -110,7 +115,7 @@ def create_trials(
             .values(number=sqlalchemy.bindparam("created_number")),
             [
                 {"created_id": trial_id, "created_number": past + rank}
-                for rank, trial_id in enumerate(sorted(ids))
+                for rank, trial_id in enumerate(ids)
             ],
         )
         pairs = list(zip(ids, templates, strict=True))

@@ -20,6 +20,7 @@ from bench.sweep.storage import opened_storage
 from bench.sweep.study import (
     counts,
     is_confirm,
+    live_reader,
     open_study,
     recover_stale_trials,
     study_name,
@@ -126,6 +127,7 @@ def _sweep(cfg: DictConfig, task: Task, storage: optuna.storages.BaseStorage) ->
     mirror = SamplingMirror(study, sampler, _pruner(sweep.pruner))
     mirror.add_retries(retries)
 
+    live = live_reader(study, mirror.sql) if mirror.sql is not None else None
     finished, _ = counts(study, mirror.sql)
     trial_work = cfg.seeds * cfg.steps
     started, started_at, engine_seconds, idle = time.perf_counter(), time.time(), 0.0, 0
@@ -142,7 +144,7 @@ def _sweep(cfg: DictConfig, task: Task, storage: optuna.storages.BaseStorage) ->
                 continue
             mirror.sync()
             trials = mirror.ask(dists, min(sweep.batch_size, todo))
-            extra = surplus(study, [t.trial_id for t in trials], n_trials, mirror.sql)
+            extra = surplus(study, [t.trial_id for t in trials], n_trials, live)
             for trial in trials:
                 if trial.trial_id in extra:
                     mirror.abandon(trial)

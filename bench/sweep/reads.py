@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Collection, Container
 from functools import lru_cache
-from typing import Any, NamedTuple
+from typing import Any, ClassVar, NamedTuple
 
 import optuna
 import sqlalchemy
@@ -20,14 +20,15 @@ from optuna.distributions import BaseDistribution, json_to_distribution
 from optuna.storages import RDBStorage
 from optuna.storages._rdb import models
 from optuna.trial import FrozenTrial, TrialState
+from sqlalchemy import orm
 
 from bench.sweep.bulk import transaction
 
-__all__ = ["FastRDBStorage", "LiveTrial", "live_trials", "state_counts", "trial_ids"]
+__all__ = ["FastRDBStorage", "LiveTrial", "LiveTrials", "state_counts", "trial_ids"]
 
 
 class LiveTrial(NamedTuple):
-    """What ``live_trials`` reads of a trial: no values, runs or curves."""
+    """What ``LiveTrials`` reads of a trial: no values, runs or curves."""
 
     trial_id: int
     number: int
@@ -80,45 +81,65 @@ def trial_ids(
         return list(session.execute(_study_trials(study._study_id, states, skip)).scalars())
 
 
-def live_trials(
-    study: optuna.Study,
-    rdb: RDBStorage,
-    states: Collection[TrialState],
-    skip: tuple[str, Any],
-    keys: Collection[str],
-) -> list[LiveTrial]:
-    """The study's trials in ``states`` by number, with their parameters and the user
-    attributes ``keys``; those with user attribute ``skip`` left out."""
-    trials = models.TrialModel.__table__
-    params = models.TrialParamModel.__table__
-    attrs = models.TrialUserAttributeModel.__table__
-    ids = _study_trials(study._study_id, states, skip).scalar_subquery()
-    with transaction(rdb) as session:
-        heads = session.execute(
-            sqlalchemy.select(trials.c.trial_id, trials.c.number)
-            .where(trials.c.trial_id.in_(ids))
-            .order_by(trials.c.number)
-        ).all()
-        values = session.execute(
+class LiveTrials:
+    """The study's trials in ``states`` by number, with their parameters and the user attributes
+    ``keys``, those with user attribute ``skip`` left out: read again at each ``read``, a
+    finished trial's parameters and attributes only once (they no longer change)."""
+
+    #: Ids per query (SQLite allows at least 999 parameters).
+    CHUNK = 900
+
+    def __init__(
+        self,
+        study: optuna.Study,
+        rdb: RDBStorage,
+        states: Collection[TrialState],
+        skip: tuple[str, Any],
+        keys: Collection[str],
+    ) -> None:
+        self.study, self.rdb = study, rdb
+        self.states, self.skip, self.keys = list(states), skip, list(keys)
+        self._finished: dict[int, LiveTrial] = {}
+
+    def read(self) -> list[LiveTrial]:
+        """The trials as stored now."""
+        trials = models.TrialModel.__table__
+        ids = _study_trials(self.study._study_id, self.states, self.skip).scalar_subquery()
+        with transaction(self.rdb) as session:
+            heads = session.execute(
+                sqlalchemy.select(trials.c.trial_id, trials.c.number, trials.c.state)
+                .where(trials.c.trial_id.in_(ids))
+                .order_by(trials.c.number)
+            ).all()
+            fresh = {
+                trial_id: LiveTrial(trial_id, number, {}, {})
+                for trial_id, number, _ in heads
+                if trial_id not in self._finished
+            }
+            for start in range(0, len(fresh), self.CHUNK):
+                self._read_details(session, list(fresh)[start : start + self.CHUNK], fresh)
+        for trial_id, _, state in heads:
+            if state.is_finished() and trial_id in fresh:
+                self._finished[trial_id] = fresh[trial_id]
+        return [fresh.get(trial_id) or self._finished[trial_id] for trial_id, *_ in heads]
+
+    def _read_details(
+        self, session: orm.Session, chosen: list[int], into: dict[int, LiveTrial]
+    ) -> None:
+        params = models.TrialParamModel.__table__
+        attrs = models.TrialUserAttributeModel.__table__
+        for trial_id, name, value in session.execute(
             sqlalchemy.select(params.c.trial_id, params.c.param_name, params.c.param_value).where(
-                params.c.trial_id.in_(ids)
+                params.c.trial_id.in_(chosen)
             )
-        ).all()
-        extra = session.execute(
+        ):
+            into[trial_id].params[name] = value
+        for trial_id, key, value in session.execute(
             sqlalchemy.select(attrs.c.trial_id, attrs.c.key, attrs.c.value_json).where(
-                attrs.c.trial_id.in_(ids), attrs.c.key.in_(list(keys))
+                attrs.c.trial_id.in_(chosen), attrs.c.key.in_(self.keys)
             )
-        ).all()
-    found = {trial_id: LiveTrial(trial_id, number, {}, {}) for trial_id, number in heads}
-    # Under READ COMMITTED (PostgreSQL) each query sees the latest commits: a trial created
-    # since the first one is left for the next poll.
-    for trial_id, name, value in values:
-        if trial_id in found:
-            found[trial_id].params[name] = value
-    for trial_id, key, value in extra:
-        if trial_id in found:
-            found[trial_id].user_attrs[key] = json.loads(value)
-    return list(found.values())
+        ):
+            into[trial_id].user_attrs[key] = json.loads(value)
 
 
 #: The tables a trial's rows live in: (its part of the trial, model, columns after trial_id,
@@ -152,10 +173,19 @@ class FastRDBStorage(RDBStorage):
     """Optuna's RDB storage whose trials are read as plain rows: the same ``FrozenTrial``s as
     Optuna builds, several times sooner."""
 
+    #: This Optuna's schema version, once read (from its migration scripts: 40 ms a time).
+    _head: ClassVar[str | None] = None
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         #: Whether the database's schema is the one this Optuna writes (else Optuna reads it).
         self.same_schema = self.get_current_version() == self.get_head_version()
+
+    def get_head_version(self) -> str:
+        """The schema version this Optuna writes, read once per process."""
+        if FastRDBStorage._head is None:
+            FastRDBStorage._head = super().get_head_version()
+        return FastRDBStorage._head
 
     def _get_trials(
         self,

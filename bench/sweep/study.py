@@ -21,7 +21,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from bench.config import ConfigError, is_sweep
 from bench.results import empty_curves
-from bench.sweep.reads import live_trials, state_counts
+from bench.sweep.reads import LiveTrials, state_counts
 
 __all__ = [
     "study_name",
@@ -31,6 +31,7 @@ __all__ = [
     "curves_frame",
     "from_blob",
     "is_confirm",
+    "live_reader",
     "open_study",
     "recover_stale_trials",
     "runs_frame",
@@ -43,8 +44,9 @@ _LIVE = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING)
 #: A trial's ``phase`` user attribute: searched (sampled; the default) or a confirmation run.
 SEARCH, CONFIRM = "search", "confirm"
 #: Bumped whenever what a trial stores changes; older studies are refused, not misread.
-#: 2: runs and curves in bulk, one Parquet frame each per batch (``to_blob``).
-SCHEMA_VERSION = 2
+#: 2: runs and curves in bulk, one Parquet frame each per batch (``to_blob``); 3: the curves
+#: frame long (trial_id, seed, step, loss), not one column per record step.
+SCHEMA_VERSION = 3
 #: Study keys that must match for a run to continue a study (the rest may change).
 IDENTITY = (
     "task",
@@ -115,37 +117,42 @@ def study_name(cfg: DictConfig) -> str:
 
 
 def surplus(
-    study: optuna.Study, trial_ids: Collection[int], n_trials: int, rdb: RDBStorage | None = None
+    study: optuna.Study,
+    trial_ids: Collection[int],
+    n_trials: int,
+    live: LiveTrials | None = None,
 ) -> set[int]:
     """Which of ``trial_ids`` (just created) are one too many: beyond the study's ``n_trials``,
     a configuration another live trial already has, or a second retry of a failed trial.
 
     Workers that asked at the same moment may together overshoot, and workers whose samplers
     share a seed propose the same configurations; ordering the live trials by number, every
-    worker agrees on which ones are too many, and drops its own. ``rdb``: the SQL storage
-    behind the study, read without loading whole trials (``bulk.sql_backend``).
+    worker agrees on which ones are too many, and drops its own. ``live``: the SQL storage's
+    reader of them (``live_reader``), else whole trials are read.
     """
-    if rdb is not None:
-        live = [
-            (t.trial_id, t.params, t.user_attrs)
-            for t in live_trials(study, rdb, _LIVE, ("phase", CONFIRM), ("retry_of",))
-        ]
+    if live is not None:
+        trials = [(t.trial_id, t.params, t.user_attrs) for t in live.read()]
     else:
-        trials = study.get_trials(deepcopy=False, states=_LIVE)
-        live = [(t._trial_id, t.params, t.user_attrs) for t in trials if not is_confirm(t)]
+        found = study.get_trials(deepcopy=False, states=_LIVE)
+        trials = [(t._trial_id, t.params, t.user_attrs) for t in found if not is_confirm(t)]
     # A configuration run again gives the same runs (same seeds, same draws): pure waste.
     seen: set[tuple] = set()  # configurations, and failed trials being retried
     repeats: set[int] = set()
-    for trial_id, params, user_attrs in live:
+    for trial_id, params, user_attrs in trials:
         keys = {("params", *sorted(params.items()))} if params else set()
         if "retry_of" in user_attrs:
             keys.add(("retry_of", user_attrs["retry_of"]))
         if keys & seen:
             repeats.add(trial_id)
         seen |= keys
-    kept = [trial_id for trial_id, *_ in live if trial_id not in repeats]
+    kept = [trial_id for trial_id, *_ in trials if trial_id not in repeats]
     beyond = set(kept[n_trials:])
     return (beyond | repeats) & set(trial_ids)
+
+
+def live_reader(study: optuna.Study, rdb: RDBStorage) -> LiveTrials:
+    """What ``surplus`` reads of the SQL storage ``rdb`` behind the study, poll after poll."""
+    return LiveTrials(study, rdb, _LIVE, ("phase", CONFIRM), ("retry_of",))
 
 
 def counts(study: optuna.Study, rdb: RDBStorage | None = None) -> tuple[int, int]:
@@ -284,24 +291,18 @@ def curves_frame(study: optuna.Study) -> pd.DataFrame:
     never one per run; trial and step as int32, the study categorical, to keep millions of rows
     small)."""
     trials, batches = _batches(study, "batch_curves")
-    numbers = {t._trial_id: t.number for t in trials}
-    parts = []
-    for wide in batches:
-        steps = np.array([int(c) for c in wide.columns[2:]], dtype=np.int64)
-        n, r = len(wide), len(steps)
-        parts.append(
-            pd.DataFrame(
-                {
-                    "study": pd.Categorical.from_codes(
-                        np.zeros(n * r, dtype=np.int8), [study.study_name]
-                    ),
-                    "trial": np.repeat(wide["trial_id"].map(numbers).to_numpy(np.int32), r),
-                    "seed": np.repeat(wide["seed"].to_numpy(np.int64), r),
-                    "step": np.tile(steps.astype(np.int32), n),
-                    "loss": wide.iloc[:, 2:].to_numpy(np.float64).reshape(-1),
-                }
-            )
-        )
-    if not parts:
+    if not batches:
         return empty_curves()
-    return pd.concat(parts, ignore_index=True)
+    numbers = {t._trial_id: t.number for t in trials}
+    frame = pd.concat(batches, ignore_index=True)
+    return pd.DataFrame(
+        {
+            "study": pd.Categorical.from_codes(
+                np.zeros(len(frame), dtype=np.int8), [study.study_name]
+            ),
+            "trial": frame["trial_id"].map(numbers).to_numpy(np.int32),
+            "seed": frame["seed"].to_numpy(np.int64),
+            "step": frame["step"].to_numpy(np.int32),
+            "loss": frame["loss"].to_numpy(np.float64),
+        }
+    )

@@ -106,10 +106,15 @@ def run_trials(
     pruned = (result.pruned_step >= 0).numpy()
     values = objective(runs, objective_name, cfg.steps)
     runs = runs.assign(steps=cfg.steps, target=task.target, f_star=task.f_star)
-    steps = [str(step) for step in result.record_steps.tolist()]
-    curves = pd.DataFrame(result.curves.numpy(), columns=steps)
-    curves.insert(0, "seed", runs["seed"].to_numpy())
-    curves.insert(0, "trial_id", trial_ids)
+    steps = result.record_steps.numpy()
+    curves = pd.DataFrame(
+        {
+            "trial_id": np.repeat(trial_ids, len(steps)),
+            "seed": np.repeat(runs["seed"].to_numpy(), len(steps)),
+            "step": np.tile(steps.astype(np.int32), size),
+            "loss": result.curves.numpy().reshape(-1),
+        }
+    )
     # The batch's runs and curves go in bulk, as two Parquet frames on its first trial (told
     # first); a reader keeps the rows of finished trials only (see study.runs_frame).
     batch = {"batch_runs": to_blob(runs), "batch_curves": to_blob(curves)}
