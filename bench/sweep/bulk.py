@@ -119,6 +119,12 @@ def create_trials(
             ],
         )
         pairs = list(zip(ids, templates, strict=True))
+        # A batch's trials share their distributions: each written to JSON once.
+        texts = {
+            id(dist): distribution_to_json(dist)
+            for t in templates
+            for dist in t.distributions.values()
+        }
         _insert(
             session,
             models.TrialParamModel,
@@ -127,7 +133,7 @@ def create_trials(
                     "trial_id": trial_id,
                     "param_name": name,
                     "param_value": template.distributions[name].to_internal_repr(value),
-                    "distribution_json": distribution_to_json(template.distributions[name]),
+                    "distribution_json": texts[id(template.distributions[name])],
                 }
                 for trial_id, template in pairs
                 for name, value in template.params.items()
