@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 import signal
 import sqlite3
 import sys
@@ -68,7 +69,10 @@ def test_sweep_command_completes_and_exports_every_run(tmp_path: Path) -> None:
     timing = study.user_attrs["last_session"]
     assert launched < timing["started_at"] < timing["ended_at"] < ended
     assert timing["ended_at"] - timing["started_at"] == pytest.approx(timing["seconds"])
-    assert timing["engine_seconds"] + timing["sampling_seconds"] <= timing["seconds"]
+    parts = ("engine_seconds", "sampling_seconds", "storage_seconds")
+    assert all(timing[part] > 0 for part in parts)
+    assert sum(timing[part] for part in parts) <= timing["seconds"]
+    assert re.search(r"storage [\d.]+ s \([\d.]+ ms per trial\), other [\d.]+ s", out)
     runs = pd.read_parquet(results / "adam-quadratic" / "runs.parquet")
     assert RUN_FIELDS <= set(runs.columns)
     assert sorted(runs[runs.phase == "confirm"].seed) == [3, 4, 5]

@@ -44,7 +44,11 @@ def confirm_best(
 ) -> float:
     """Re-run ``best`` on the fresh seeds, unless that was done already; the engine's seconds."""
     seeds = confirm_seeds(cfg)
-    if not seeds or _done(mirror.study, best.number, seeds):
+    if not seeds:
+        return 0.0
+    with mirror.storing():
+        done = _done(mirror.study, best.number, seeds)
+    if done:
         return 0.0
     settings: Mapping[str, Any] = best.user_attrs["hyperparameters"]
     trial = mirror.create_unsampled(

@@ -129,22 +129,26 @@ def _sweep(cfg: DictConfig, task: Task, storage: optuna.storages.BaseStorage) ->
 
     live = live_reader(study, mirror.sql) if mirror.sql is not None else None
     finished, _ = counts(study, mirror.sql)
+    storing = mirror.storing
     trial_work = cfg.seeds * cfg.steps
     started, started_at, engine_seconds, idle = time.perf_counter(), time.time(), 0.0, 0
     with progress_bar(cfg, total=n_trials, initial=finished, desc=name, unit="trial") as bar:
         while True:
-            finished, running = counts(study, mirror.sql)
+            with storing():
+                finished, running = counts(study, mirror.sql)
             todo = n_trials - finished - running
             if todo <= 0:
                 if finished >= n_trials or running == 0:
                     break
                 # Other workers' trials are in flight: wait, and take over those of the dead.
                 time.sleep(WAIT_SECONDS)
-                mirror.add_retries(recover_stale_trials(study, dists))
+                with storing():
+                    mirror.add_retries(recover_stale_trials(study, dists))
                 continue
             mirror.sync()
             trials = mirror.ask(dists, min(sweep.batch_size, todo))
-            extra = surplus(study, [t.trial_id for t in trials], n_trials, live)
+            with storing():
+                extra = surplus(study, [t.trial_id for t in trials], n_trials, live)
             for trial in trials:
                 if trial.trial_id in extra:
                     mirror.abandon(trial)
@@ -178,7 +182,8 @@ def _sweep(cfg: DictConfig, task: Task, storage: optuna.storages.BaseStorage) ->
             best = _best_value(mirror.memory)
             bar.set_postfix_str(f"best {sweep.objective} {best:.4g}")
 
-    best = _best_trial(study)
+    with storing():
+        best = _best_trial(study)
     if best is not None and math.isfinite(best.value):
         engine_seconds += confirm_best(
             mirror,
@@ -191,13 +196,14 @@ def _sweep(cfg: DictConfig, task: Task, storage: optuna.storages.BaseStorage) ->
         )
 
     seconds = time.perf_counter() - started
-    sampling_seconds = mirror.sampling_seconds
+    sampling_seconds, storage_seconds = mirror.sampling_seconds, mirror.storage_seconds
     # Clock times (Unix seconds) of the loop's start and end: what a process spent before and
     # after it (start-up; export and report) is measured from them.
     timing = {
         "seconds": seconds,
         "engine_seconds": engine_seconds,
         "sampling_seconds": sampling_seconds,
+        "storage_seconds": storage_seconds,
         "started_at": started_at,
         "ended_at": started_at + seconds,
     }
@@ -229,11 +235,12 @@ def _sweep(cfg: DictConfig, task: Task, storage: optuna.storages.BaseStorage) ->
                 f"{confirmed.number}: {sweep.aggregate} {sweep.objective} {confirmed.value:.6g}"
             )
     if engine_seconds > 0:  # some trial ran in this session
-        storage_seconds = seconds - engine_seconds - sampling_seconds
+        other = seconds - engine_seconds - sampling_seconds - storage_seconds
         print(
             f"time {seconds:.1f} s: engine {engine_seconds:.1f} s, {sweep.sampler} sampling "
             f"{sampling_seconds:.1f} s, storage {storage_seconds:.1f} s "
-            f"({1000 * storage_seconds / max(1, mirror.told):.1f} ms per trial)"
+            f"({1000 * storage_seconds / max(1, mirror.told):.1f} ms per trial), "
+            f"other {other:.1f} s"
         )
     print(f"runs in {directory}/")
     return study

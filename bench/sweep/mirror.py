@@ -69,6 +69,8 @@ class SamplingMirror:
         self.retries: list[tuple[int, dict[str, Any]]] = []
         #: Seconds spent in the sampler and pruner (in memory), apart from the storage's.
         self.sampling_seconds = 0.0
+        #: Seconds spent reading and writing the storage (``storing``), runs encoded included.
+        self.storage_seconds = 0.0
         #: Trials finished through this mirror.
         self.told = 0
         self._mirrored: set[int] = set()  # stored trial ids
@@ -76,20 +78,24 @@ class SamplingMirror:
 
     def sync(self) -> None:
         """Copy into memory the stored trials that finished since the last sync (any worker's)."""
+        with self.storing():
+            new = self._unmirrored()
+        self._mirrored.update(trial._trial_id for trial in new)
+        with self._sampling():
+            self.memory.add_trials([_for_sampler(trial) for trial in new])
+
+    def _unmirrored(self) -> list[FrozenTrial]:
+        """The stored trials that finished and are not in memory yet, confirmations left out."""
         if self.sql is None:
-            new = [
+            return [
                 trial
                 for trial in self.study.get_trials(deepcopy=False, states=FINISHED)
                 if trial._trial_id not in self._mirrored and not is_confirm(trial)
             ]
-        else:
-            # Only the trials not yet mirrored are loaded (other workers'), never the rest.
-            ids = trial_ids(self.study, self.sql, FINISHED, ("phase", CONFIRM))
-            storage = self.study._storage
-            new = [storage.get_trial(i) for i in ids if i not in self._mirrored]
-        self._mirrored.update(trial._trial_id for trial in new)
-        with self._sampling():
-            self.memory.add_trials([_for_sampler(trial) for trial in new])
+        # Only the trials not yet mirrored are loaded (other workers'), never the rest.
+        ids = trial_ids(self.study, self.sql, FINISHED, ("phase", CONFIRM))
+        storage = self.study._storage
+        return [storage.get_trial(i) for i in ids if i not in self._mirrored]
 
     def ask(self, distributions: Mapping[str, BaseDistribution], count: int) -> list[Asked]:
         """Sample ``count`` trials (retries first) and create them in the storage, owned."""
@@ -116,7 +122,8 @@ class SamplingMirror:
                     self.memory._storage.get_trial_system_attrs(twin._trial_id),
                 )
             )
-        trial_ids = create_trials(self.study, templates, self.sql)
+        with self.storing():
+            trial_ids = create_trials(self.study, templates, self.sql)
         return [
             Asked(trial_id, params, twin)
             for trial_id, (twin, params) in zip(trial_ids, twins, strict=True)
@@ -125,7 +132,8 @@ class SamplingMirror:
     def create_unsampled(self, user_attrs: Mapping[str, Any]) -> Asked:
         """Create, owned, a trial without parameters that the sampler never sees."""
         template = _running({}, {}, {"worker": worker_id(), **user_attrs}, {})
-        (trial_id,) = create_trials(self.study, [template], self.sql)
+        with self.storing():
+            (trial_id,) = create_trials(self.study, [template], self.sql)
         return Asked(trial_id, {}, None)
 
     def tell(self, told: Sequence[Told]) -> None:
@@ -134,19 +142,17 @@ class SamplingMirror:
         Everything a report needs is written with its trial's state, so that a stored trial is
         either finished with all its runs, or unfinished and retried.
         """
-        finish_trials(
-            self.study,
-            [
-                Finished(
-                    trial.trial_id,
-                    TrialState.PRUNED if pruned else TrialState.COMPLETE,
-                    None if pruned else value,
-                    dict(user_attrs),
-                )
-                for trial, value, pruned, user_attrs in told
-            ],
-            self.sql,
-        )
+        finished = [
+            Finished(
+                trial.trial_id,
+                TrialState.PRUNED if pruned else TrialState.COMPLETE,
+                None if pruned else value,
+                dict(user_attrs),
+            )
+            for trial, value, pruned, user_attrs in told
+        ]
+        with self.storing():
+            finish_trials(self.study, finished, self.sql)
         with self._sampling():
             for trial, value, pruned, _ in told:
                 if trial.twin is None:
@@ -161,8 +167,9 @@ class SamplingMirror:
     def abandon(self, trial: Asked) -> None:
         """Fail a trial asked beyond the study's total (another worker asked the same slot)."""
         storage = self.study._storage
-        storage.set_trial_user_attr(trial.trial_id, "surplus", True)
-        storage.set_trial_state_values(trial.trial_id, state=TrialState.FAIL)
+        with self.storing():
+            storage.set_trial_user_attr(trial.trial_id, "surplus", True)
+            storage.set_trial_state_values(trial.trial_id, state=TrialState.FAIL)
         self.memory.tell(trial.twin, state=TrialState.FAIL)
         self._mirrored.add(trial.trial_id)
 
@@ -173,6 +180,15 @@ class SamplingMirror:
             yield
         finally:
             self.sampling_seconds += time.perf_counter() - started
+
+    @contextmanager
+    def storing(self) -> Iterator[None]:
+        """Count the time of the block as the storage's (``storage_seconds``)."""
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.storage_seconds += time.perf_counter() - started
 
     def add_retries(self, retries: list[tuple[int, dict[str, Any]]]) -> None:
         """Queue configurations to run again, each failed trial once."""

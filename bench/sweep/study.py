@@ -15,6 +15,8 @@ from typing import Any
 import numpy as np
 import optuna
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 from omegaconf import DictConfig
 from optuna.storages import RDBStorage
 from optuna.trial import FrozenTrial, TrialState
@@ -216,7 +218,16 @@ def recover_stale_trials(
 
 def to_blob(frame: pd.DataFrame) -> str:
     """A frame as text for a storage attribute: Parquet bytes in base64."""
-    return base64.b64encode(frame.to_parquet(index=False)).decode("ascii")
+    sink = pa.BufferOutputStream()
+    # Without per-page statistics and dictionaries: nothing reads a blob by parts, and they
+    # cost a third of the writing.
+    pq.write_table(
+        pa.Table.from_pandas(frame, preserve_index=False),
+        sink,
+        use_dictionary=False,
+        write_statistics=False,
+    )
+    return base64.b64encode(sink.getvalue().to_pybytes()).decode("ascii")
 
 
 def from_blob(text: str) -> pd.DataFrame:

@@ -51,7 +51,8 @@ def _heartbeat(mirror: SamplingMirror, trials: Sequence[Asked]):  # noqa: ANN202
             for trial in trials:
                 storage.record_heartbeat(trial.trial_id)
 
-    record_heartbeats(storage, [trial.trial_id for trial in trials], mirror.sql)
+    with mirror.storing():
+        record_heartbeats(storage, [trial.trial_id for trial in trials], mirror.sql)
     thread = threading.Thread(target=beat, daemon=True)
     thread.start()
     try:
@@ -117,7 +118,8 @@ def run_trials(
     )
     # The batch's runs and curves go in bulk, as two Parquet frames on its first trial (told
     # first); a reader keeps the rows of finished trials only (see study.runs_frame).
-    batch = {"batch_runs": to_blob(runs), "batch_curves": to_blob(curves)}
+    with mirror.storing():
+        batch = {"batch_runs": to_blob(runs), "batch_curves": to_blob(curves)}
     told = []
     for i, trial in enumerate(trials):
         block = slice(i * n_seeds, (i + 1) * n_seeds)

@@ -1,7 +1,7 @@
 """The commands as users run them, with their defaults: the main sweep and the reports.
 
 The main command's time is split the way its own timing line splits it (engine, sampler,
-storage) plus what comes after the sweep and before it (start-up, export, the report).
+storage, other) plus what comes after the sweep and before it (start-up, export, the report).
 """
 
 from __future__ import annotations
@@ -42,12 +42,14 @@ def test_main_command(benchmark, tmp_path: Path) -> None:
     )
     timing = study.user_attrs["last_session"]
     engine, sampling = timing["engine_seconds"], timing["sampling_seconds"]
-    storage = timing["seconds"] - engine - sampling
+    storage = timing["storage_seconds"]
     info = benchmark.extra_info
     info["engine_s"] = f"{engine:.1f}"
     info["tpe_sampling_s"] = f"{sampling:.1f}"
-    info["storage_s"] = f"{storage:.1f}"
+    info["storage_s"] = f"{storage:.2f}"
     info["storage_ms_per_trial"] = f"{1e3 * storage / len(study.trials):.2f}"
+    # The rest of the loop: run metrics and frames, the rule's set-up, the progress bar.
+    info["other_s"] = f"{timing['seconds'] - engine - sampling - storage:.2f}"
     startup = timing["started_at"] - launched
     info["startup_s"] = f"{startup:.1f}"
     info["export_report_s"] = f"{ended - timing['ended_at']:.1f}"
