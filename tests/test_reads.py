@@ -8,11 +8,13 @@ from pathlib import Path
 
 import optuna
 import pytest
+import sqlalchemy
 from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
+from optuna.storages._rdb import models
 from optuna.trial import FrozenTrial, TrialState
 
 from bench.sweep.bulk import sql_backend
-from bench.sweep.reads import FastRDBStorage
+from bench.sweep.reads import FastRDBStorage, _frozen_trials
 from bench.sweep.study import CONFIRM, counts, live_reader, surplus
 
 DISTS = {
@@ -117,3 +119,33 @@ def test_polls_read_in_one_query_agree_with_whole_trials(url: str) -> None:
     found = _counts_and_surplus(study, rdb, live)
     assert found == _counts_and_surplus(study, None, None)
     assert found[0] == (4, 2)
+
+
+def test_rows_of_a_trial_created_after_the_first_query_are_left_for_the_next_read(
+    tmp_path: Path,
+) -> None:
+    # Under READ COMMITTED, the queries after the trials' own see trials committed since: the
+    # read keeps to the trials it listed first (this failed a PostgreSQL worker once).
+    fast = FastRDBStorage(f"sqlite:///{tmp_path / 'bench.db'}")
+    study = optuna.create_study(study_name="s", storage=fast)
+    study.ask(DISTS)
+    trials = models.TrialModel.__table__
+    with fast.scoped_session() as session:
+        heads = session.execute(
+            sqlalchemy.select(
+                trials.c.trial_id,
+                trials.c.number,
+                trials.c.state,
+                trials.c.datetime_start,
+                trials.c.datetime_complete,
+            )
+        ).all()
+    later = {
+        "params": [(99, "lr", 0.1, '{"name": "FloatDistribution", "attributes": {}}')],
+        "values": [(99, 0, 1.0, None)],
+        "user_attrs": [(99, "k", "1")],
+        "system_attrs": [(99, "k", "1")],
+        "intermediate_values": [(99, 0, 1.0, None)],
+    }
+    (read,) = _frozen_trials(heads, later)
+    assert read.number == 0 and read.params == {} and read.user_attrs == {}

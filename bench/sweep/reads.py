@@ -247,18 +247,21 @@ def _frozen_trials(heads: list, children: dict[str, list]) -> list[FrozenTrial]:
         }
         for row in heads
     }
-    for trial_id, name, value, text in children["params"]:
+    # Each query sees the latest commits (READ COMMITTED; SQLite outside a write): a trial
+    # created after the first query is left for the next read, as Optuna's reader leaves it.
+    mine = {key: [row for row in rows if row[0] in parts] for key, rows in children.items()}
+    for trial_id, name, value, text in mine["params"]:
         distribution = _distribution(text)
         parts[trial_id]["params"][name] = distribution.to_external_repr(value)
         parts[trial_id]["distributions"][name] = distribution
-    for trial_id, objective, value, kind in children["values"]:
+    for trial_id, objective, value, kind in mine["values"]:
         parts[trial_id]["values"][objective] = models.TrialValueModel.stored_repr_to_value(
             value, kind
         )
     for key in ("user_attrs", "system_attrs"):
-        for trial_id, name, text in children[key]:
+        for trial_id, name, text in mine[key]:
             parts[trial_id][key][name] = json.loads(text)
-    for trial_id, step, value, kind in children["intermediate_values"]:
+    for trial_id, step, value, kind in mine["intermediate_values"]:
         parts[trial_id]["intermediate_values"][step] = (
             models.TrialIntermediateValueModel.stored_repr_to_intermediate_value(value, kind)
         )
