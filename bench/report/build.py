@@ -55,7 +55,7 @@ def build_report(
     own = Workers(None if many else 1) if workers is None else nullcontext(workers)
     with own as workers:
         findings = analyse(experiment, loaded) if experiment else None
-        context = Context.of(loaded)
+        context = Context.of(loaded, on_row=workers.prefetch)
         _write_tables(out / "tables", context.tables)
         sections = build_sections(context, workers)
     if findings is not None:

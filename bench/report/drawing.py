@@ -19,7 +19,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, NamedTuple
 
@@ -69,16 +69,33 @@ class Workers:
         none: the caller draws."""
         count = min(_cpus(), MAX_WORKERS) if count is None else count
         self._pool: ProcessPoolExecutor | None = None
+        # Jobs handed over ahead of ``draw`` (``prefetch``), by identity, with their futures.
+        self._early: dict[int, tuple[Draw, Future]] = {}
         if count < 2:
             return
         with contextlib.suppress(OSError):  # a locked-down host without semaphores: draw here
             self._pool = _start_pool(count)
 
+    def prefetch(self, jobs: Sequence[Draw]) -> None:
+        """Start drawing ``jobs`` now, ahead of the ``draw`` that will ask for them (the same
+        objects): the workers draw while the caller still prepares the others."""
+        if self._pool is None:
+            return
+        with contextlib.suppress(OSError, BrokenProcessPool):  # ``draw`` then draws them here
+            for job in jobs:
+                self._early[id(job)] = (job, self._pool.submit(_draw, job))
+
     def draw(self, jobs: Sequence[Draw]) -> list[Chart | None]:
         """Each job's chart (None where it has nothing to draw), in the order of ``jobs``."""
         if self._pool is not None:
             try:
-                return list(self._pool.map(_draw, jobs))
+                futures = [
+                    self._early[id(job)][1]
+                    if id(job) in self._early and self._early[id(job)][0] is job
+                    else self._pool.submit(_draw, job)
+                    for job in jobs
+                ]
+                return [future.result() for future in futures]
             except (OSError, BrokenProcessPool):
                 self.close(cancel=True)  # a worker died (the OOM killer): draw them here
         return [_draw(job) for job in jobs]
@@ -88,6 +105,7 @@ class Workers:
         if self._pool is not None:
             self._pool.shutdown(wait=not cancel, cancel_futures=cancel)
             self._pool = None
+        self._early.clear()
 
     def __enter__(self) -> Workers:
         return self

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from html import escape
 from typing import NamedTuple
 
@@ -39,17 +39,32 @@ class Context:
     #: one colour per optimizer label (and sweep name), the same in every figure.
     colours: Mapping[str, tuple]
     tables: Sequence[tables.Table]
+    #: task → the charts of its section (``TASK_FIGURES``) still to draw.
+    task_charts: Mapping[str, list[Draw]] = field(default_factory=dict)
 
     @classmethod
-    def of(cls, loaded: Sequence[StudyData]) -> Context:
-        """Summarize loaded studies by task and optimizer and build the tables from them."""
-        grid = {}
-        for task, row in group_studies(list(loaded)).items():
+    def of(
+        cls, loaded: Sequence[StudyData], on_row: Callable[[list[Draw]], None] | None = None
+    ) -> Context:
+        """Summarize loaded studies by task and optimizer and build the tables from them.
+
+        ``on_row``: called with each task's charts as soon as its studies are summarized
+        (``Workers.prefetch``: they are drawn while the next tasks are summarized).
+        """
+        grouped = group_studies(list(loaded))
+        labels = {o for row in grouped.values() for o in row} | {
+            study.sweep_name for row in grouped.values() for study in row.values()
+        }
+        colours = figures.palette(sorted(labels))
+        grid, charts = {}, {}
+        for task, row in grouped.items():
             shared = common_lr_range(list(row.values()))
             grid[task] = {opt: summarize(study, task, opt, shared) for opt, study in row.items()}
+            charts[task] = [Draw(draw, (grid[task], colours)) for draw in TASK_FIGURES]
+            if on_row is not None:
+                on_row(charts[task])
         every = [s for row in grid.values() for s in row.values()]
-        labels = {o for row in grid.values() for o in row} | {s.study.sweep_name for s in every}
-        return cls(grid, every, figures.palette(sorted(labels)), tables.build_tables(grid))
+        return cls(grid, every, colours, tables.build_tables(grid), charts)
 
 
 class Entry(NamedTuple):
@@ -143,12 +158,18 @@ TASK_FIGURES: list[Callable[[Mapping[str, StudySummary], Mapping[str, tuple]], C
 
 
 def _tasks(context: Context) -> list[Section]:
-    return [_task_section(task, row, context.colours) for task, row in context.grid.items()]
+    return [
+        _task_section(
+            task,
+            row,
+            context.task_charts.get(task)
+            or [Draw(draw, (row, context.colours)) for draw in TASK_FIGURES],
+        )
+        for task, row in context.grid.items()
+    ]
 
 
-def _task_section(
-    task: str, row: Mapping[str, StudySummary], colours: Mapping[str, tuple]
-) -> Section:
+def _task_section(task: str, row: Mapping[str, StudySummary], charts: list[Draw]) -> Section:
     first = next(iter(row.values())).study
     facts = []
     if first.target is not None:
@@ -161,7 +182,6 @@ def _task_section(
         facts.append(f"seeds per configuration: {', '.join(map(str, sorted(seeds)))}")
     studies = ", ".join(f"{o}: {s.study.name}" for o, s in row.items())
     intro = f'<p class="meta">{escape("; ".join(facts))}. Studies: {escape(studies)}.</p>'
-    charts = [Draw(draw, (row, colours)) for draw in TASK_FIGURES]
     notes = []
     for label, s in row.items():
         if s.best_trial is None:

@@ -48,6 +48,16 @@ def test_workers_draw_what_this_process_draws(jobs: list[Draw]) -> None:
         assert workers.draw(jobs) == draw_all(jobs, workers=1)
 
 
+def test_jobs_handed_over_early_are_drawn_once_and_returned_in_order(jobs: list[Draw]) -> None:
+    with drawing.Workers(2) as workers:
+        submitted = []
+        submit = workers._pool.submit
+        workers._pool.submit = lambda *args: submitted.append(args) or submit(*args)
+        workers.prefetch(jobs[2:5])
+        assert workers.draw(jobs) == draw_all(jobs, workers=1)
+        assert len(submitted) == len(jobs)
+
+
 def test_workers_of_a_killed_process_exit(tmp_path) -> None:
     # `kill -9` of the command leaves its drawing processes without a caller: they must not
     # wait for jobs forever (holding its stdout open, so that a shell pipe never ends).

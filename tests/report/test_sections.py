@@ -9,7 +9,7 @@ import pytest
 
 from bench.report.drawing import draw_all
 from bench.report.load import load_studies
-from bench.report.sections import SECTIONS, Context, Entry
+from bench.report.sections import SECTIONS, TASK_FIGURES, Context, Entry
 
 
 @pytest.fixture(scope="module")
@@ -41,3 +41,16 @@ def test_an_ert_beyond_the_budget_is_flagged_as_extrapolated_in_the_profile() ->
     assert len(flagged) == 1 and "adam on double_well" in flagged[0] and "7390" in flagged[0]
     [chart] = draw_all(section.charts)  # a job for the drawing processes
     assert "1 of these times exceed the step budget" in chart.caption
+
+
+def test_each_task_s_charts_are_handed_over_once_summarized_and_are_its_section_s(
+    sweep_results: Path,
+) -> None:
+    handed: list[list] = []
+    context = Context.of(load_studies(sweep_results), on_row=handed.append)
+    assert len(handed) == len(context.grid) and all(len(c) == len(TASK_FIGURES) for c in handed)
+    tasks = next(e.build for e in SECTIONS if e.key == "task")(context)
+    # The very jobs handed over: the drawing processes, which started on them, are asked for
+    # them again by identity.
+    for section, charts in zip(tasks, handed, strict=True):
+        assert all(a is b for a, b in zip(section.charts, charts, strict=True))
