@@ -14,7 +14,7 @@ from optuna.storages._rdb import models
 from optuna.trial import FrozenTrial, TrialState
 
 from bench.sweep.bulk import sql_backend
-from bench.sweep.reads import FastRDBStorage, _frozen_trials
+from bench.sweep.reads import HEAD, FastRDBStorage, _frozen_trials
 from bench.sweep.study import CONFIRM, counts, live_reader, surplus
 
 DISTS = {
@@ -131,15 +131,7 @@ def test_rows_of_a_trial_created_after_the_first_query_are_left_for_the_next_rea
     study.ask(DISTS)
     trials = models.TrialModel.__table__
     with fast.scoped_session() as session:
-        heads = session.execute(
-            sqlalchemy.select(
-                trials.c.trial_id,
-                trials.c.number,
-                trials.c.state,
-                trials.c.datetime_start,
-                trials.c.datetime_complete,
-            )
-        ).all()
+        heads = session.execute(sqlalchemy.select(*(trials.c[c] for c in HEAD))).all()
     later = {
         "params": [(99, "lr", 0.1, '{"name": "FloatDistribution", "attributes": {}}')],
         "values": [(99, 0, 1.0, None)],

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
@@ -173,22 +173,21 @@ class SamplingMirror:
         self.memory.tell(trial.twin, state=TrialState.FAIL)
         self._mirrored.add(trial.trial_id)
 
-    @contextmanager
-    def _sampling(self) -> Iterator[None]:
-        started = time.perf_counter()
-        try:
-            yield
-        finally:
-            self.sampling_seconds += time.perf_counter() - started
+    def _sampling(self) -> AbstractContextManager[None]:
+        return self._clocked("sampling_seconds")
+
+    def storing(self) -> AbstractContextManager[None]:
+        """Count the time of the block as the storage's (``storage_seconds``)."""
+        return self._clocked("storage_seconds")
 
     @contextmanager
-    def storing(self) -> Iterator[None]:
-        """Count the time of the block as the storage's (``storage_seconds``)."""
+    def _clocked(self, seconds: str) -> Iterator[None]:
+        """Add the block's wall time to the attribute ``seconds``."""
         started = time.perf_counter()
         try:
             yield
         finally:
-            self.storage_seconds += time.perf_counter() - started
+            setattr(self, seconds, getattr(self, seconds) + time.perf_counter() - started)
 
     def add_retries(self, retries: list[tuple[int, dict[str, Any]]]) -> None:
         """Queue configurations to run again, each failed trial once."""

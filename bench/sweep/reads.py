@@ -24,7 +24,7 @@ from sqlalchemy import orm
 
 from bench.sweep.bulk import transaction
 
-__all__ = ["FastRDBStorage", "LiveTrial", "LiveTrials", "state_counts", "trial_ids"]
+__all__ = ["HEAD", "FastRDBStorage", "LiveTrial", "LiveTrials", "state_counts", "trial_ids"]
 
 
 class LiveTrial(NamedTuple):
@@ -142,6 +142,8 @@ class LiveTrials:
             into[trial_id].user_attrs[key] = json.loads(value)
 
 
+#: The columns of a trial's own row that its ``FrozenTrial`` takes.
+HEAD = ("trial_id", "number", "state", "datetime_start", "datetime_complete")
 #: The tables a trial's rows live in: (its part of the trial, model, columns after trial_id,
 #: the column its rows are ordered by).
 _CHILDREN = (
@@ -213,13 +215,7 @@ class FastRDBStorage(RDBStorage):
         with transaction(self) as session:
             models.StudyModel.find_or_raise_by_id(study_id, session)
             heads = session.execute(
-                sqlalchemy.select(
-                    trials.c.trial_id,
-                    trials.c.number,
-                    trials.c.state,
-                    trials.c.datetime_start,
-                    trials.c.datetime_complete,
-                )
+                sqlalchemy.select(*(trials.c[column] for column in HEAD))
                 .where(trials.c.trial_id.in_(ids))
                 .order_by(trials.c.trial_id)
             ).all()
