@@ -60,7 +60,7 @@ class Context:
         for task, row in grouped.items():
             shared = common_lr_range(list(row.values()))
             grid[task] = {opt: summarize(study, task, opt, shared) for opt, study in row.items()}
-            charts[task] = [Draw(draw, (grid[task], colours)) for draw in TASK_FIGURES]
+            charts[task] = _task_charts(grid[task], colours)
             if on_row is not None:
                 on_row(charts[task])
         every = [s for row in grid.values() for s in row.values()]
@@ -157,13 +157,17 @@ TASK_FIGURES: list[Callable[[Mapping[str, StudySummary], Mapping[str, tuple]], C
 ]
 
 
+def _task_charts(row: Mapping[str, StudySummary], colours: Mapping[str, tuple]) -> list[Draw]:
+    """The charts of a task's section, one per ``TASK_FIGURES`` entry, still to draw."""
+    return [Draw(draw, (row, colours)) for draw in TASK_FIGURES]
+
+
 def _tasks(context: Context) -> list[Section]:
     return [
         _task_section(
             task,
             row,
-            context.task_charts.get(task)
-            or [Draw(draw, (row, context.colours)) for draw in TASK_FIGURES],
+            context.task_charts.get(task) or _task_charts(row, context.colours),
         )
         for task, row in context.grid.items()
     ]
