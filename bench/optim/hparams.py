@@ -162,9 +162,26 @@ def step_table(
     way ``torch.optim`` does, in Python. Returns the table ``[steps, U]`` and each member's
     column in it.
     """
-    stacked = torch.stack([k.to(torch.float64) for k in keys], dim=1)
-    unique, inverse = torch.unique(stacked, dim=0, return_inverse=True)
+    unique, inverse = unique_rows(keys)
     return per_step(unique.tolist(), steps, factor), inverse
+
+
+def unique_rows(keys: list[Tensor]) -> tuple[Tensor, Tensor]:
+    """The distinct rows ``[U, K]`` (float64, in ascending order) of the columns ``keys`` (``[P]``
+    each), and each member's row among them: ``torch.unique(dim=0)``'s answer, computed column by
+    column (``dim=0`` takes seconds at 300k members; one-dimensional uniques take milliseconds).
+    """
+    columns = [k.to(torch.float64) for k in keys]
+    code = torch.zeros(len(columns[0]), dtype=torch.int64)
+    for column_values in columns:
+        values, index = torch.unique(column_values, return_inverse=True)
+        # Ranks column by column, then renumbered: lexicographic order, codes below P.
+        _, code = torch.unique(code * len(values) + index, return_inverse=True)
+    count = int(code.max()) + 1 if len(code) else 0
+    members = torch.arange(len(code))
+    first = torch.full((count,), len(code), dtype=torch.int64)
+    first.scatter_reduce_(0, code, members, "amin")
+    return torch.stack(columns, dim=1)[first], code
 
 
 def per_step(rows: list[list[float]], steps: int, factor: Callable[..., Any]) -> Tensor:
