@@ -24,11 +24,16 @@ def auc_log_gap(curves: np.ndarray, steps: np.ndarray, f_ref: float) -> np.ndarr
     Lower is better: it rewards getting low early as well as ending low. Non-finite points
     (diverged runs) make the value +inf.
     """
-    gap = np.log10(np.maximum(curves - f_ref, GAP_FLOOR))
-    gap = np.where(np.isfinite(curves), gap, np.inf)
-    widths = np.diff(steps).astype(np.float64)
-    area = ((gap[:, 1:] + gap[:, :-1]) * 0.5 * widths).sum(axis=1)
-    return area / max(float(steps[-1] - steps[0]), 1.0)
+    # In place, in the order of ((g[1:] + g[:-1]) * 0.5) * width: two arrays the size of the
+    # curves instead of six (at 300k runs × 50 records each fresh one costs page faults).
+    gap = np.subtract(curves, f_ref)
+    np.maximum(gap, GAP_FLOOR, out=gap)
+    np.log10(gap, out=gap)
+    gap[~np.isfinite(curves)] = np.inf
+    pair = np.add(gap[:, 1:], gap[:, :-1])
+    pair *= 0.5
+    pair *= np.diff(steps).astype(np.float64)
+    return pair.sum(axis=1) / max(float(steps[-1] - steps[0]), 1.0)
 
 
 def run_metrics(result: PopulationResult, task: Task) -> pd.DataFrame:

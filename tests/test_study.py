@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import numpy as np
 import optuna
 import pandas as pd
 from optuna.trial import TrialState
 
 from bench.sweep import run_sweep
-from bench.sweep.study import runs_frame
+from bench.sweep.study import Curves, curves_frame, curves_from_blob, curves_to_blob, runs_frame
 
 
 def test_a_failed_trial_reads_back_from_parquet_as_stored(small_config, tmp_path) -> None:
@@ -20,3 +21,28 @@ def test_a_failed_trial_reads_back_from_parquet_as_stored(small_config, tmp_path
     assert stored.amsgrad.dtype == "boolean" and stored.amsgrad.isna().sum() == 1
     stored.to_parquet(tmp_path / "runs.parquet")
     pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "runs.parquet"), stored)
+
+
+def test_curves_blob_keeps_each_run_and_its_precision() -> None:
+    for dtype in (np.float32, np.float64):
+        losses = np.array([[3.0, 0.1, np.nan], [2.0, np.inf, 1e-30]], dtype=dtype)
+        stored = Curves(np.array([7, 8]), np.array([0, 2**40]), np.array([0, 5, 10]), losses)
+        back = curves_from_blob(curves_to_blob(stored))
+        assert back.losses.dtype == dtype
+        np.testing.assert_array_equal(back.losses, losses)
+        for name in ("trial_id", "seed", "steps"):
+            np.testing.assert_array_equal(getattr(back, name), getattr(stored, name))
+
+
+def test_curves_frame_holds_every_run_at_every_record(small_config) -> None:
+    cfg = small_config("+sweep=adam", "sweep.n_trials=3", "n_records=4")
+    study = run_sweep(cfg)
+    runs, curves = runs_frame(study), curves_frame(study)
+    assert curves.dtypes.astype(str).tolist() == ["category", "int32", "int64", "int32", "float64"]
+    assert len(curves) == 4 * len(runs) and curves.step.nunique() == 4
+    # The last record of each run is its final loss, bit for bit (float32 runs stored as such).
+    last = curves[curves.step == curves.step.max()].sort_values(["trial", "seed"])
+    final = runs.sort_values(["trial", "seed"])
+    for key in ("trial", "seed"):
+        np.testing.assert_array_equal(last[key].to_numpy(), final[key].to_numpy(np.int64))
+    np.testing.assert_array_equal(last.loss.to_numpy(), final.final_loss.to_numpy())

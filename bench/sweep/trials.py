@@ -8,7 +8,6 @@ from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import torch
 from omegaconf import DictConfig
 
@@ -17,7 +16,7 @@ from bench.metrics import aggregate, objective, run_metrics
 from bench.optim import make_rule
 from bench.sweep.bulk import record_heartbeats
 from bench.sweep.mirror import Asked, SamplingMirror, Told
-from bench.sweep.study import to_blob
+from bench.sweep.study import Curves, curves_to_blob, to_blob
 from bench.tasks.base import Task
 
 __all__ = ["engine_config", "run_trials"]
@@ -107,19 +106,18 @@ def run_trials(
     pruned = (result.pruned_step >= 0).numpy()
     values = objective(runs, objective_name, cfg.steps)
     runs = runs.assign(steps=cfg.steps, target=task.target, f_star=task.f_star)
-    steps = result.record_steps.numpy()
-    curves = pd.DataFrame(
-        {
-            "trial_id": np.repeat(trial_ids, len(steps)),
-            "seed": np.repeat(runs["seed"].to_numpy(), len(steps)),
-            "step": np.tile(steps.astype(np.int32), size),
-            "loss": result.curves.numpy().reshape(-1),
-        }
+    # The engine's losses in its own precision: float32 values are exact in float32.
+    precision = np.float32 if torch.finfo(task.dtype).bits <= 32 else np.float64
+    curves = Curves(
+        trial_ids,
+        runs["seed"].to_numpy(),
+        result.record_steps.numpy(),
+        result.curves.numpy().astype(precision, copy=False),
     )
-    # The batch's runs and curves go in bulk, as two Parquet frames on its first trial (told
-    # first); a reader keeps the rows of finished trials only (see study.runs_frame).
+    # The batch's runs and curves go in bulk, as two Parquet blobs on its first trial (told
+    # first); a reader keeps the runs of finished trials only (see study.runs_frame).
     with mirror.storing():
-        batch = {"batch_runs": to_blob(runs), "batch_curves": to_blob(curves)}
+        batch = {"batch_runs": to_blob(runs), "batch_curves": curves_to_blob(curves)}
     told = []
     for i, trial in enumerate(trials):
         block = slice(i * n_seeds, (i + 1) * n_seeds)
