@@ -23,6 +23,7 @@ from bench.engine import EngineConfig, run
 from bench.optim import Adam
 from bench.tasks import make_task
 
+from .conftest import DEVICE
 from .plain_seeds import adam_loop
 
 PLAIN = Path(__file__).with_name("plain_seeds.py")
@@ -58,6 +59,7 @@ def _bench(seeds: int, cwd: Path) -> tuple[float, float]:
         "optimizer.lr=0.01",
         f"steps={STEPS}",
         f"seeds={seeds}",
+        f"device={DEVICE.type}",
         "progress=false",
         f"results_dir={cwd / f'results-{len(list(cwd.iterdir()))}'}",
         cwd=cwd,
