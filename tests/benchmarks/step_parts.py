@@ -1,0 +1,76 @@
+"""Where a step of the ``mlp_digits`` population goes, next to its five GEMMs timed alone.
+
+The run of ``test_mlp_speed.py`` (64 configurations, 300 Adam steps, one chunk), with the
+task's forward and backward, the update and the batch gather timed inside it; then the forward
+and backward called back to back on one batch, and the five GEMMs alone (as that benchmark's
+GEMM-bound limit times them):
+
+    python tests/benchmarks/step_parts.py
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.test_mlp_speed import CONFIGS, STEPS, _configs, _gemm_seconds, _task  # noqa: E402
+
+from bench.engine import Chunk, EngineConfig, run  # noqa: E402
+from bench.optim import Adam  # noqa: E402
+
+
+def _clocked(owner: type, name: str, totals: dict[str, float]) -> Callable[[], None]:
+    """Add the wall time of every call of ``owner.name`` to ``totals[name]``; returns the undo."""
+    original = getattr(owner, name)
+
+    @functools.wraps(original)
+    def clocked(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        started = time.perf_counter()
+        try:
+            return original(*args, **kwargs)
+        finally:
+            totals[name] += time.perf_counter() - started
+
+    setattr(owner, name, clocked)
+    return lambda: setattr(owner, name, original)
+
+
+def main() -> None:
+    task = _task()
+    lrs, seeds = _configs(CONFIGS)
+    config = EngineConfig(steps=STEPS, n_records=2)
+    run(task, Adam(CONFIGS, lr=lrs), seeds, config)  # warm-up
+    totals: dict[str, float] = defaultdict(float)
+    parts = [(type(task), "loss_and_grad"), (type(task), "batch"), (Adam, "step")]
+    undo = [_clocked(owner, name, totals) for owner, name in [*parts, (Chunk, "advance")]]
+    run(task, Adam(CONFIGS, lr=lrs), seeds, config)
+    for restore in undo:
+        restore()
+    per_step = {name: 1e3 * seconds / STEPS for name, seconds in totals.items()}
+    rest = per_step["advance"] - sum(per_step[name] for _, name in parts)
+    print(f"a step of {CONFIGS} members in the run: {per_step['advance']:.2f} ms")
+    for label, name in (("forward and backward", "loss_and_grad"), ("update", "step")):
+        print(f"  {label}: {per_step[name]:.2f} ms")
+    print(f"  batch gather: {per_step['batch']:.2f} ms\n  the rest of the loop: {rest:.2f} ms")
+
+    x = task.init(seeds)
+    batch = task.batch(task.data_order(seeds, STEPS), 0)
+    for _ in range(10):
+        task.loss_and_grad(x, *batch)
+    started = time.perf_counter()
+    for _ in range(100):
+        task.loss_and_grad(x, *batch)
+    back_to_back = 10 * (time.perf_counter() - started)
+    gemms = 1e3 * sum(_gemm_seconds(CONFIGS).values())
+    print(f"forward and backward back to back on one batch: {back_to_back:.2f} ms")
+    print(f"the five GEMMs alone (the GEMM-bound limit's time): {gemms:.2f} ms")
+
+
+if __name__ == "__main__":
+    main()
