@@ -8,7 +8,15 @@ import pandas as pd
 from optuna.trial import TrialState
 
 from bench.sweep import run_sweep
-from bench.sweep.study import Curves, curves_frame, curves_from_blob, curves_to_blob, runs_frame
+from bench.sweep import study as study_module
+from bench.sweep.study import (
+    Curves,
+    curve_pieces,
+    curves_from_blob,
+    curves_to_blob,
+    runs_frame,
+    write_curves,
+)
 
 
 def test_a_failed_trial_reads_back_from_parquet_as_stored(small_config, tmp_path) -> None:
@@ -34,10 +42,11 @@ def test_curves_blob_keeps_each_run_and_its_precision() -> None:
             np.testing.assert_array_equal(getattr(back, name), getattr(stored, name))
 
 
-def test_curves_frame_holds_every_run_at_every_record(small_config) -> None:
+def test_curves_file_holds_every_run_at_every_record(small_config, tmp_path, monkeypatch) -> None:
     cfg = small_config("+sweep=adam", "sweep.n_trials=3", "n_records=4")
     study = run_sweep(cfg)
-    runs, curves = runs_frame(study), curves_frame(study)
+    write_curves(study, tmp_path / "curves.parquet")
+    runs, curves = runs_frame(study), pd.read_parquet(tmp_path / "curves.parquet")
     assert curves.dtypes.astype(str).tolist() == ["category", "int32", "int64", "int32", "float64"]
     assert len(curves) == 4 * len(runs) and curves.step.nunique() == 4
     # The last record of each run is its final loss, bit for bit (float32 runs stored as such).
@@ -46,3 +55,8 @@ def test_curves_frame_holds_every_run_at_every_record(small_config) -> None:
     for key in ("trial", "seed"):
         np.testing.assert_array_equal(last[key].to_numpy(), final[key].to_numpy(np.int64))
     np.testing.assert_array_equal(last.loss.to_numpy(), final.final_loss.to_numpy())
+    # Written a few runs at a time, the file is the same.
+    monkeypatch.setattr(study_module, "CURVE_PIECE", 3)
+    assert len(list(curve_pieces(study))) > 2
+    write_curves(study, tmp_path / "pieces.parquet")
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "pieces.parquet"), curves)

@@ -20,7 +20,7 @@ from bench.optim import rule_class
 from bench.results import CURVES_FILE, IMPORTANCE_FILE, RULE_FILE, RUNS_FILE
 from bench.sweep.importance import importance_frame
 from bench.sweep.storage import mask_url
-from bench.sweep.study import curves_frame, runs_frame
+from bench.sweep.study import runs_frame, write_curves
 
 __all__ = ["environment", "export_study", "study_dir", "summarize"]
 
@@ -80,8 +80,7 @@ def export_study(
     """
     runs = runs_frame(study)
     _replace(directory / RUNS_FILE, lambda p: runs.to_parquet(p, index=False))
-    curves = curves_frame(study)
-    _replace(directory / CURVES_FILE, lambda p: curves.to_parquet(p, index=False))
+    _replace(directory / CURVES_FILE, lambda p: write_curves(study, p))
     importance = importance_frame(study)
     _replace(directory / IMPORTANCE_FILE, lambda p: importance.to_parquet(p, index=False))
     # A storage URL given in the config keeps its password out of the file.

@@ -10,7 +10,8 @@ import math
 import os
 import socket
 from collections import Counter
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterator, Mapping
+from pathlib import Path
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -23,7 +24,6 @@ from optuna.storages import RDBStorage
 from optuna.trial import FrozenTrial, TrialState
 
 from bench.config import ConfigError, is_sweep
-from bench.results import empty_curves
 from bench.sweep.reads import LiveTrials, state_counts
 
 __all__ = [
@@ -32,7 +32,7 @@ __all__ = [
     "CONFIRM",
     "Curves",
     "counts",
-    "curves_frame",
+    "curve_pieces",
     "curves_from_blob",
     "curves_to_blob",
     "from_blob",
@@ -44,11 +44,25 @@ __all__ = [
     "surplus",
     "to_blob",
     "worker_id",
+    "write_curves",
 ]
 
 _LIVE = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING)
 #: Trials whose runs a reader keeps: a batch's blob also holds the runs of its failed trials.
 KEPT = (TrialState.COMPLETE, TrialState.PRUNED)
+#: ``curves.parquet``: trial and step as int32, the study one dictionary entry, to keep
+#: millions of rows small.
+CURVE_SCHEMA = pa.schema(
+    [
+        ("study", pa.dictionary(pa.int8(), pa.string())),
+        ("trial", pa.int32()),
+        ("seed", pa.int64()),
+        ("step", pa.int32()),
+        ("loss", pa.float64()),
+    ]
+)
+#: Runs per piece of ``curve_pieces``: 20k runs of 50 records are 1M rows, 25 MB.
+CURVE_PIECE = 20_000
 #: A trial's ``phase`` user attribute: searched (sampled; the default) or a confirmation run.
 SEARCH, CONFIRM = "search", "confirm"
 #: Bumped whenever what a trial stores changes; older studies are refused, not misread.
@@ -357,36 +371,34 @@ def runs_frame(study: optuna.Study) -> pd.DataFrame:
     return frame
 
 
-def curves_frame(study: optuna.Study) -> pd.DataFrame:
-    """Every stored loss curve, long format: study, trial, seed, step, loss (one frame per batch,
-    never one per run; trial and step as int32, the study categorical, to keep millions of rows
-    small)."""
+def curve_pieces(study: optuna.Study) -> Iterator[pa.Table]:
+    """Every stored loss curve, long format (``CURVE_SCHEMA``: study, trial, seed, step, loss),
+    in pieces of at most ``CURVE_PIECE`` runs: a million runs never sit in memory at once."""
     trials = study.get_trials(deepcopy=False)
     finished = {t._trial_id: t.number for t in trials if t.state in KEPT}
-    parts = []
+    names = pa.array([study.study_name])
     for trial in trials:
         if "batch_curves" not in trial.user_attrs:
             continue
         curves = curves_from_blob(trial.user_attrs["batch_curves"])
-        keep = np.isin(curves.trial_id, list(finished))
-        steps, count = curves.steps, int(keep.sum())
-        numbers = np.array([finished[i] for i in curves.trial_id[keep]], dtype=np.int32)
-        parts.append(
-            {
-                "trial": np.repeat(numbers, len(steps)),
-                "seed": np.repeat(curves.seed[keep].astype(np.int64), len(steps)),
-                "step": np.tile(steps, count),
-                "loss": curves.losses[keep].reshape(-1).astype(np.float64),
+        kept = np.flatnonzero(np.isin(curves.trial_id, list(finished)))
+        numbers = np.array([finished[i] for i in curves.trial_id[kept]], dtype=np.int32)
+        width = len(curves.steps)
+        for start in range(0, len(kept), CURVE_PIECE):
+            rows = kept[start : start + CURVE_PIECE]
+            study_codes = np.zeros(len(rows) * width, dtype=np.int8)
+            columns = {
+                "study": pa.DictionaryArray.from_arrays(study_codes, names),
+                "trial": np.repeat(numbers[start : start + CURVE_PIECE], width),
+                "seed": np.repeat(curves.seed[rows].astype(np.int64), width),
+                "step": np.tile(curves.steps, len(rows)),
+                "loss": curves.losses[rows].reshape(-1).astype(np.float64),
             }
-        )
-    if not parts:
-        return empty_curves()
-    columns = {name: _concatenate([part[name] for part in parts]) for name in parts[0]}
-    codes = np.zeros(len(columns["loss"]), dtype=np.int8)
-    study_column = pd.Categorical.from_codes(codes, [study.study_name])
-    # copy=False: the columns stay apart (consolidating them copied 15M rows in a second).
-    return pd.DataFrame({"study": study_column, **columns}, copy=False)
+            yield pa.table(columns, schema=CURVE_SCHEMA)
 
 
-def _concatenate(arrays: list[np.ndarray]) -> np.ndarray:
-    return arrays[0] if len(arrays) == 1 else np.concatenate(arrays)
+def write_curves(study: optuna.Study, path: Path) -> None:
+    """Write the study's curves to the Parquet file ``path``, piece by piece."""
+    with pq.ParquetWriter(path, CURVE_SCHEMA) as writer:
+        for piece in curve_pieces(study):
+            writer.write_table(piece)
