@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import base64
+import io
+
 import numpy as np
 import optuna
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 from optuna.trial import TrialState
 
 from bench.sweep import run_sweep
@@ -40,6 +45,18 @@ def test_curves_blob_keeps_each_run_and_its_precision() -> None:
         np.testing.assert_array_equal(back.losses, losses)
         for name in ("trial_id", "seed", "steps"):
             np.testing.assert_array_equal(getattr(back, name), getattr(stored, name))
+
+
+def test_curves_blob_reads_back_across_row_groups() -> None:
+    """A batch of millions of runs spans several Parquet row groups: one array per group."""
+    losses = np.arange(21, dtype=np.float32).reshape(7, 3)
+    stored = Curves(np.arange(7), np.arange(7) * 3, np.array([0, 5, 10]), losses)
+    table = pq.read_table(io.BytesIO(base64.b64decode(curves_to_blob(stored))))
+    sink = pa.BufferOutputStream()
+    pq.write_table(table, sink, row_group_size=2)
+    back = curves_from_blob(base64.b64encode(sink.getvalue().to_pybytes()).decode())
+    np.testing.assert_array_equal(back.losses, losses)
+    np.testing.assert_array_equal(back.seed, stored.seed)
 
 
 def test_curves_file_holds_every_run_at_every_record(small_config, tmp_path, monkeypatch) -> None:
