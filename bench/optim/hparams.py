@@ -172,14 +172,15 @@ def unique_rows(keys: list[Tensor]) -> tuple[Tensor, Tensor]:
     column (``dim=0`` takes seconds at 300k members; one-dimensional uniques take milliseconds).
     """
     columns = [k.to(torch.float64) for k in keys]
-    code = torch.zeros(len(columns[0]), dtype=torch.int64)
+    device = columns[0].device
+    code = torch.zeros(len(columns[0]), dtype=torch.int64, device=device)
     for column_values in columns:
         values, index = torch.unique(column_values, return_inverse=True)
         # Ranks column by column, then renumbered: lexicographic order, codes below P.
         _, code = torch.unique(code * len(values) + index, return_inverse=True)
     count = int(code.max()) + 1 if len(code) else 0
-    members = torch.arange(len(code))
-    first = torch.full((count,), len(code), dtype=torch.int64)
+    members = torch.arange(len(code), device=device)
+    first = torch.full((count,), len(code), dtype=torch.int64, device=device)
     first.scatter_reduce_(0, code, members, "amin")
     return torch.stack(columns, dim=1)[first], code
 
