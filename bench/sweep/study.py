@@ -382,7 +382,8 @@ def curve_pieces(study: optuna.Study) -> Iterator[pa.Table]:
             continue
         curves = curves_from_blob(trial.user_attrs["batch_curves"])
         kept = np.flatnonzero(np.isin(curves.trial_id, list(finished)))
-        numbers = np.array([finished[i] for i in curves.trial_id[kept]], dtype=np.int32)
+        ids, trial_of_run = np.unique(curves.trial_id[kept], return_inverse=True)
+        numbers = np.array([finished[i] for i in ids], dtype=np.int32)[trial_of_run]
         width = len(curves.steps)
         for start in range(0, len(kept), CURVE_PIECE):
             rows = kept[start : start + CURVE_PIECE]
