@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import base64
 import io
+import sqlite3
 
 import numpy as np
 import optuna
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 from optuna.trial import TrialState
 
 from bench.sweep import run_sweep
+from bench.sweep import storage as storage_module
 from bench.sweep import study as study_module
 from bench.sweep.study import (
     Curves,
@@ -77,3 +80,38 @@ def test_curves_file_holds_every_run_at_every_record(small_config, tmp_path, mon
     assert len(list(curve_pieces(study))) > 2
     write_curves(study, tmp_path / "pieces.parquet")
     pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "pieces.parquet"), curves)
+
+
+class _CappedSQLite(sqlite3.Connection):
+    """A SQLite connection that refuses a value over 40 kB, as every one refuses it over 1 GB."""
+
+    def __init__(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003 - sqlite3's own
+        super().__init__(*args, **kwargs)
+        self.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, 40_000)
+
+
+def test_a_batch_over_the_storage_value_limit_is_stored_in_parts(
+    small_config, tmp_path, monkeypatch
+) -> None:
+    overrides = ("task=quadratic", "+sweep=adam", "sweep.n_trials=2", "seeds=200", "n_records=20")
+    whole = run_sweep(small_config(*overrides, f"results_dir={tmp_path / 'whole'}"))
+    capped = {"connect_args": {"timeout": 60, "factory": _CappedSQLite}}
+    monkeypatch.setattr(storage_module, "_engine_kwargs", lambda url: capped)
+    with pytest.raises(optuna.exceptions.StorageInternalError, match="string or blob too big"):
+        run_sweep(small_config(*overrides, f"results_dir={tmp_path / 'refused'}"))
+
+    monkeypatch.setattr(study_module, "PART_BYTES", 10_000)
+    parts = run_sweep(small_config(*overrides, f"results_dir={tmp_path / 'parts'}"))
+    stored = parts.trials[0].user_attrs
+    assert {"batch_runs.3", "batch_curves.3"} <= stored.keys()
+    assert max(len(text) for text in stored.values() if isinstance(text, str)) < 40_000
+    # The same runs and curves as the sweep that stored each batch whole.
+    timed = ["wall_time"]
+    pd.testing.assert_frame_equal(
+        runs_frame(parts).drop(columns=timed), runs_frame(whole).drop(columns=timed)
+    )
+    write_curves(whole, tmp_path / "whole.parquet")
+    write_curves(parts, tmp_path / "parts.parquet")
+    pd.testing.assert_frame_equal(
+        pd.read_parquet(tmp_path / "parts.parquet"), pd.read_parquet(tmp_path / "whole.parquet")
+    )

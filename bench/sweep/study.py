@@ -31,6 +31,7 @@ __all__ = [
     "SCHEMA_VERSION",
     "CONFIRM",
     "Curves",
+    "batch_blobs",
     "counts",
     "curve_pieces",
     "curves_from_blob",
@@ -63,13 +64,18 @@ CURVE_SCHEMA = pa.schema(
 )
 #: Runs per piece of ``curve_pieces``: 20k runs of 50 records are 1M rows, 25 MB.
 CURVE_PIECE = 20_000
+#: The most bytes of a batch's runs or curves (as the engine holds them) one stored value takes:
+#: a larger batch is stored in parts (``batch_blobs``). SQLite and PostgreSQL refuse a value over
+#: 1 GB ("string or blob too big"), which one batch's curves reach near 4M runs.
+PART_BYTES = 1 << 27
 #: A trial's ``phase`` user attribute: searched (sampled; the default) or a confirmation run.
 SEARCH, CONFIRM = "search", "confirm"
 #: Bumped whenever what a trial stores changes; older studies are refused, not misread.
 #: 2: runs and curves in bulk, one Parquet frame each per batch (``to_blob``); 3: the curves
 #: frame long (trial_id, seed, step, loss), not one column per record step; 4: the curves one
-#: row per run, its losses one binary value in the engine's precision (``curves_to_blob``).
-SCHEMA_VERSION = 4
+#: row per run, its losses one binary value in the engine's precision (``curves_to_blob``);
+#: 5: a batch's runs and curves in parts of at most ``PART_BYTES`` each (``batch_blobs``).
+SCHEMA_VERSION = 5
 #: Study keys that must match for a run to continue a study (the rest may change).
 IDENTITY = (
     "task",
@@ -301,6 +307,33 @@ def curves_from_blob(text: str) -> Curves:
     )
 
 
+def batch_blobs(runs: pd.DataFrame, curves: Curves) -> dict[str, str]:
+    """A batch's runs and curves as storage attributes: ``batch_runs`` and ``batch_curves``,
+    then ``batch_runs.1``, ``batch_curves.1``, … where a batch is cut in parts of whole runs."""
+    width = curves.losses.shape[1] * curves.losses.itemsize + 16
+    row_bytes = max(runs.memory_usage(index=False).sum() // max(len(runs), 1), width)
+    per_part = max(1, PART_BYTES // row_bytes)
+    blobs = {}
+    for part, start in enumerate(range(0, max(len(runs), 1), per_part)):
+        rows = slice(start, start + per_part)
+        suffix = f".{part}" if part else ""
+        blobs[f"batch_runs{suffix}"] = to_blob(runs.iloc[rows])
+        part_curves = curves._replace(
+            trial_id=curves.trial_id[rows], seed=curves.seed[rows], losses=curves.losses[rows]
+        )
+        blobs[f"batch_curves{suffix}"] = curves_to_blob(part_curves)
+    return blobs
+
+
+def _parts(attrs: Mapping[str, Any], key: str) -> Iterator[str]:
+    """The parts ``batch_blobs`` stored under ``key``, in order; none where it stored none."""
+    part, name = 0, key
+    while name in attrs:
+        yield attrs[name]
+        part += 1
+        name = f"{key}.{part}"
+
+
 def _encode(table: pa.Table) -> str:
     sink = pa.BufferOutputStream()
     # Without per-page statistics and dictionaries: nothing reads a blob by parts, and they
@@ -315,8 +348,8 @@ def _batches(study: optuna.Study, key: str) -> tuple[list[FrozenTrial], list[pd.
     finished = [t._trial_id for t in trials if t.state in KEPT]
     frames = []
     for trial in trials:
-        if key in trial.user_attrs:
-            frame = from_blob(trial.user_attrs[key])
+        for part in _parts(trial.user_attrs, key):
+            frame = from_blob(part)
             frames.append(frame[frame["trial_id"].isin(finished)])
     return trials, frames
 
@@ -377,10 +410,9 @@ def curve_pieces(study: optuna.Study) -> Iterator[pa.Table]:
     trials = study.get_trials(deepcopy=False)
     finished = {t._trial_id: t.number for t in trials if t.state in KEPT}
     names = pa.array([study.study_name])
-    for trial in trials:
-        if "batch_curves" not in trial.user_attrs:
-            continue
-        curves = curves_from_blob(trial.user_attrs["batch_curves"])
+    parts = (part for trial in trials for part in _parts(trial.user_attrs, "batch_curves"))
+    for part in parts:
+        curves = curves_from_blob(part)
         kept = np.flatnonzero(np.isin(curves.trial_id, list(finished)))
         ids, trial_of_run = np.unique(curves.trial_id[kept], return_inverse=True)
         numbers = np.array([finished[i] for i in ids], dtype=np.int32)[trial_of_run]

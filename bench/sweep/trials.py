@@ -16,7 +16,7 @@ from bench.metrics import aggregate, objective, run_metrics
 from bench.optim import make_rule
 from bench.sweep.bulk import record_heartbeats
 from bench.sweep.mirror import Asked, SamplingMirror, Told
-from bench.sweep.study import Curves, curves_to_blob, to_blob
+from bench.sweep.study import Curves, batch_blobs
 from bench.tasks.base import Task
 
 __all__ = ["engine_config", "run_trials"]
@@ -114,10 +114,10 @@ def run_trials(
         result.record_steps.numpy(),
         result.curves.numpy().astype(precision, copy=False),
     )
-    # The batch's runs and curves go in bulk, as two Parquet blobs on its first trial (told
-    # first); a reader keeps the runs of finished trials only (see study.runs_frame).
+    # The batch's runs and curves go in bulk, as Parquet blobs on its first trial (told first);
+    # a reader keeps the runs of finished trials only (see study.runs_frame).
     with mirror.storing():
-        batch = {"batch_runs": to_blob(runs), "batch_curves": curves_to_blob(curves)}
+        batch = batch_blobs(runs, curves)
     told = []
     for i, trial in enumerate(trials):
         block = slice(i * n_seeds, (i + 1) * n_seeds)
