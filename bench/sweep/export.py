@@ -22,7 +22,10 @@ from bench.sweep.importance import importance_frame
 from bench.sweep.storage import mask_url
 from bench.sweep.study import runs_frame, write_curves
 
-__all__ = ["environment", "export_study", "study_dir", "summarize"]
+__all__ = ["environment", "export_study", "study_dir", "summary_text"]
+
+#: Diverged runs whose steps the summary lists one by one; beyond, their range and median.
+LISTED_STEPS = 10
 
 
 def study_dir(results_dir: str | Path, study: str) -> Path:
@@ -104,7 +107,7 @@ def _replace(path: Path, write: Callable[[Path], object]) -> None:
     os.replace(partial, path)
 
 
-def summarize(runs: pd.DataFrame) -> str:
+def summary_text(runs: pd.DataFrame) -> str:
     """A few lines: final loss mean ± std, steps to target, diverged runs, escapes."""
     n = len(runs)
     final = runs.loc[runs.status != "diverged", "final_loss"]
@@ -117,12 +120,7 @@ def summarize(runs: pd.DataFrame) -> str:
         f"steps to target {reached.median():.0f} (median of {len(reached)}/{n} that reached it)"
         if len(reached)
         else f"steps to target - (0/{n} runs reached it within {runs.steps.iloc[0]} steps)",
-        f"diverged        {len(diverged)}/{n}"
-        + (
-            f" (at steps {', '.join(str(int(s)) for s in diverged.diverged_step)})"
-            if len(diverged)
-            else ""
-        ),
+        f"diverged        {len(diverged)}/{n}{_divergence_steps(diverged.diverged_step)}",
     ]
     if "escape_step" in runs:
         outside = runs.loc[~runs.start_in_basin.astype(bool)]
@@ -137,3 +135,16 @@ def summarize(runs: pd.DataFrame) -> str:
         acc = runs.test_accuracy
         lines.append(f"test accuracy   {acc.mean():.4f} ± {acc.std(ddof=0):.3g}")
     return "\n".join(lines)
+
+
+def _divergence_steps(steps: pd.Series) -> str:
+    """Where runs diverged: each step for a few runs, else their range and median (a million
+    seeds would otherwise print a million numbers)."""
+    steps = steps.astype(int)
+    if steps.empty:
+        return ""
+    if len(steps) <= LISTED_STEPS:
+        return f" (at steps {', '.join(str(step) for step in steps)})"
+    if steps.min() == steps.max():
+        return f" (all at step {steps.min()})"
+    return f" (at steps {steps.min()}–{steps.max()}, median {steps.median():g})"

@@ -8,7 +8,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from bench.config import optimizer_options, task_options, validate
 from bench.progress import progress_bar
-from bench.sweep.export import environment, export_study, study_dir, summarize
+from bench.sweep.export import environment, export_study, study_dir, summary_text
 from bench.sweep.mirror import SamplingMirror
 from bench.sweep.storage import opened_storage
 from bench.sweep.study import open_study, study_name
@@ -50,6 +50,6 @@ def _run(cfg: DictConfig, task: Task, storage: optuna.storages.BaseStorage) -> p
         f"{optimizer}({setting}) on {task.name} ({task.target_text}), "
         f"{cfg.steps} steps × {cfg.seeds} seeds, {task.device}/{cfg.dtype}"
     )
-    print(summarize(mine))
+    print(summary_text(mine))
     print(f"trial {number} of study {name!r}; runs in {directory}/")
     return mine
