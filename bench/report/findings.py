@@ -17,7 +17,7 @@ from typing import Literal
 
 import numpy as np
 
-from bench.report.metrics import wilson_interval
+from bench.report.run_stats import wilson_interval
 
 __all__ = [
     "VERDICTS",

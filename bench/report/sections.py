@@ -17,7 +17,7 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
-from bench.report import figures, metrics, tables
+from bench.report import figures, run_stats, tables
 from bench.report.drawing import Draw, Workers, draw_all
 from bench.report.figures import Chart
 from bench.report.html import Section, anchor, details_table, summary_table
@@ -328,7 +328,7 @@ def _tunability(context: Context) -> list[Section]:
             if scores.size == 0:
                 continue
             ks = np.unique(np.round(np.logspace(0, math.log10(scores.size), 12)).astype(int))
-            curves.setdefault(task, {})[opt] = metrics.expected_best_after_k(scores, ks, seed=0)
+            curves.setdefault(task, {})[opt] = run_stats.expected_best_after_k(scores, ks, seed=0)
             share = "—" if math.isnan(s.share_within) else f"{100 * s.share_within:.0f} %"
             shares.append(f"{task} · {opt}: {share} of {scores.size}")
     samplers = [s.study.sampler for s in context.every]

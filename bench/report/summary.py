@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bench.report import metrics
+from bench.report import run_stats
 from bench.report.labels import hyperparameter_names
 from bench.report.load import StudyData
 from bench.results import STATUSES
@@ -49,7 +49,7 @@ class StudySummary:
     best_params: dict[str, Any]
     best_score: float
     best: dict[str, float]
-    """Convergence of the best configuration's runs (``metrics.convergence``)."""
+    """Convergence of the best configuration's runs (``run_stats.convergence``)."""
     at_best: pd.DataFrame
     """The runs every "at best" figure is measured on: the confirmation runs where stored."""
     at_best_phase: str
@@ -65,18 +65,18 @@ class StudySummary:
     """Median roughness over every finished, non-diverged run of the study."""
     spread_median_std: float
     """Median over configurations of the std of the final loss over seeds."""
-    divergence: metrics.Rate
+    divergence: run_stats.Rate
     """Over the whole explored space."""
     lr_range: tuple[float, float] | None
     """The η range shared by the optimizers of the task (None: not compared)."""
-    divergence_common: metrics.Rate | None
+    divergence_common: run_stats.Rate | None
     """Over ``lr_range``: what optimizers are compared on."""
     spread_common_std: float
     """Median std over seeds per configuration, over ``lr_range``."""
-    onset: metrics.Onset
+    onset: run_stats.Onset
     share_within: float
-    escape_best: metrics.Rate | None
-    escape_all: metrics.Rate | None
+    escape_best: run_stats.Rate | None
+    escape_all: run_stats.Rate | None
     late_share_best: float
     """Mean share of the second half spent in the global basin, at best (NaN: not known)."""
     late_share_all: float
@@ -186,11 +186,13 @@ def summarize(
     """
     runs = study.runs
     run_counts = {s: int((runs["status"] == s).sum()) for s in STATUSES}
-    statuses = metrics.trial_statuses(runs)
+    statuses = run_stats.trial_statuses(runs)
     trial_counts = {s: int((statuses == s).sum()) for s in STATUSES}
-    scores = metrics.trial_scores(runs, study.objective, study.f_ref) if len(runs) else pd.Series()
+    scores = (
+        run_stats.trial_scores(runs, study.objective, study.f_ref) if len(runs) else pd.Series()
+    )
 
-    best = metrics.best_trial(runs) if len(runs) else None
+    best = run_stats.best_trial(runs) if len(runs) else None
     chosen = runs[runs["trial"] == best] if best is not None else runs.iloc[0:0]
     best_runs, phase, shown = _at_best(study, best)
     ok = best_runs[best_runs["status"] != "diverged"]["final_loss"].to_numpy(float)
@@ -200,23 +202,23 @@ def summarize(
         if best is not None
         else {}
     )
-    rough_all = metrics.run_roughness(study.curves)
+    rough_all = run_stats.run_roughness(study.curves)
     shown_curves = study.confirm_curves if phase == "confirm" else study.curves
-    rough_shown = metrics.run_roughness(shown_curves)
+    rough_shown = run_stats.run_roughness(shown_curves)
     rough = rough_shown[rough_shown["trial"] == shown]
-    spread = metrics.seed_spread(runs) if len(runs) else pd.DataFrame({"std": []})
+    spread = run_stats.seed_spread(runs) if len(runs) else pd.DataFrame({"std": []})
     common = None
     if lr_range is not None and "lr" in runs:
-        common = metrics.in_range(runs, *lr_range)
-    spread_common = metrics.seed_spread(common) if common is not None and len(common) else None
+        common = run_stats.in_range(runs, *lr_range)
+    spread_common = run_stats.seed_spread(common) if common is not None and len(common) else None
 
     escape_best = escape_all = None
     late_best = late_all = math.nan
     if study.has_basins:
-        escape_best = metrics.escape_rate(best_runs) if best is not None else None
-        escape_all = metrics.escape_rate(runs)
-        late_best = metrics.late_basin_share(best_runs) if best is not None else math.nan
-        late_all = metrics.late_basin_share(runs)
+        escape_best = run_stats.escape_rate(best_runs) if best is not None else None
+        escape_all = run_stats.escape_rate(runs)
+        late_best = run_stats.late_basin_share(best_runs) if best is not None else math.nan
+        late_all = run_stats.late_basin_share(runs)
     return StudySummary(
         study=study,
         task_label=task_label,
@@ -226,7 +228,7 @@ def summarize(
         best_trial=best,
         best_params=params,
         best_score=float(scores.get(best, math.nan)) if best is not None else math.nan,
-        best=metrics.convergence(best_runs),
+        best=run_stats.convergence(best_runs),
         at_best=best_runs,
         at_best_phase=phase,
         at_best_trial=shown,
@@ -237,16 +239,18 @@ def summarize(
         best_roughness=float(rough["roughness"].mean()) if len(rough) else math.nan,
         roughness_median=float(rough_all["roughness"].median()) if len(rough_all) else math.nan,
         spread_median_std=float(spread["std"].median()) if len(spread) else math.nan,
-        divergence=metrics.divergence_rate(runs),
+        divergence=run_stats.divergence_rate(runs),
         lr_range=lr_range if common is not None else None,
-        divergence_common=metrics.divergence_rate(common) if common is not None else None,
+        divergence_common=run_stats.divergence_rate(common) if common is not None else None,
         spread_common_std=(
             float(spread_common["std"].median()) if spread_common is not None else math.nan
         ),
         onset=(
-            metrics.divergence_onset(runs) if "lr" in runs else metrics.Onset(math.nan, math.nan)
+            run_stats.divergence_onset(runs)
+            if "lr" in runs
+            else run_stats.Onset(math.nan, math.nan)
         ),
-        share_within=metrics.share_within(scores.to_numpy(float), TOLERANCE),
+        share_within=run_stats.share_within(scores.to_numpy(float), TOLERANCE),
         escape_best=escape_best,
         escape_all=escape_all,
         late_share_best=late_best,

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from decimal import ROUND_HALF_UP, Decimal
 
-from bench.report import metrics
+from bench.report import run_stats
 from bench.report.labels import near_one, param_label, param_tex
 from bench.report.summary import StudySummary
 
@@ -159,7 +159,7 @@ def _final_loss(summary: StudySummary) -> Cell:
     note = _seeds_note(summary)
     runs = summary.at_best
     ok = runs.loc[runs["status"] != "diverged", "final_loss"].to_numpy(float)
-    low, high = metrics.mean_interval(ok)
+    low, high = run_stats.mean_interval(ok)
     return Cell(text + note, tex + note, mean, low=low, high=high)
 
 
@@ -173,8 +173,8 @@ def _steps(summary: StudySummary) -> Cell:
         text = f"not reached in {best['budget']} {counts}{note}"
         return Cell(text, text, math.inf, low=math.inf, high=math.inf)
     ert = best["ert_steps"]
-    ttt = metrics.time_to_target(summary.at_best)
-    low, high = metrics.ert_interval(ttt["spent"].to_numpy(), ttt["reached"].to_numpy())
+    ttt = run_stats.time_to_target(summary.at_best)
+    low, high = run_stats.ert_interval(ttt["spent"].to_numpy(), ttt["reached"].to_numpy())
     beyond = f", beyond the {best['budget']}-step budget" if ert > best["budget"] else ""
     return Cell(
         f"{ert:.0f} {counts[:-1]}{beyond}){note}",
@@ -185,7 +185,7 @@ def _steps(summary: StudySummary) -> Cell:
     )
 
 
-def _rate_text(rate: metrics.Rate) -> tuple[str, str]:
+def _rate_text(rate: run_stats.Rate) -> tuple[str, str]:
     return (
         f"{percent(rate.rate)} % ({rate.k}/{rate.n})",
         f"${percent(rate.rate)}\\,\\%$ ({rate.k}/{rate.n})",

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 from matplotlib.figure import Figure
 
-from bench.report import figures, metrics
+from bench.report import figures, run_stats
 from bench.report.figures import _chart
 from bench.report.sections import TASK_FIGURES
 
@@ -60,7 +60,7 @@ def test_across_task_figures() -> None:
     assert "over 2 task(s)" in profile.caption and _one_sentence(profile.caption)
     bars = figures.importance_bars({"s": pd.Series({"lr": 0.7, "one_minus_beta1": 0.3})})
     assert _one_sentence(bars.caption)
-    table = metrics.expected_best_after_k([1.0, 2.0, math.inf], [1, 2, 3], n_boot=100)
+    table = run_stats.expected_best_after_k([1.0, 2.0, math.inf], [1, 2, 3], n_boot=100)
     tune = figures.tunability_curves({"t": {"adam": table}}, colours, ["tpe"])
     assert "from tpe" in tune.caption
     points = pd.DataFrame(

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from bench.report import metrics
+from bench.report import run_stats
 from bench.report.figures._chart import Chart, chart, legend, log_axis, style
 
 
@@ -22,12 +22,12 @@ def performance_profile(
     """
     if times.empty or times.shape[1] == 0:
         return None
-    ratios = metrics.performance_ratios(times)
+    ratios = run_stats.performance_ratios(times)
     finite = ratios.to_numpy(float)
     finite = finite[np.isfinite(finite)]
     tau_max = max(2.0, float(finite.max()) * 1.5) if finite.size else 2.0
     taus = np.unique(np.concatenate([[1.0, tau_max], finite]))
-    profile = metrics.performance_profile(times, taus)
+    profile = run_stats.performance_profile(times, taus)
     with style():
         fig = Figure(figsize=(6.0, 3.2))
         ax = fig.add_subplot()

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from bench.report import metrics
+from bench.report import run_stats
 from bench.report.figures._chart import Chart, chart, legend, log_axis, style
 from bench.report.summary import StudySummary
 from bench.results import FINISHED
@@ -66,9 +66,9 @@ def divergence_vs_lr(
     if not finished:
         return None
     lrs = np.concatenate([f["lr"].to_numpy(float) for f in finished.values()])
-    edges = metrics.log_bins(lrs, bins)
+    edges = run_stats.log_bins(lrs, bins)
     data = {
-        k: metrics.binned_rate(f["lr"], f["status"] == "diverged", edges)
+        k: run_stats.binned_rate(f["lr"], f["status"] == "diverged", edges)
         for k, f in finished.items()
     }
     onsets = {k: items[k].onset.first for k in finished}
@@ -92,18 +92,19 @@ def escape_vs_lr(
 ) -> Chart | None:
     """Escape rate per η bin among runs starting outside the global basin (basin tasks only)."""
     candidates = {
-        k: metrics.escape_candidates(s.study.runs)
+        k: run_stats.escape_candidates(s.study.runs)
         for k, s in summaries.items()
         if s.study.has_basins and "lr" in s.study.runs
     }
     candidates = {k: c for k, c in candidates.items() if len(c)}
     if not candidates:
         return None
-    edges = metrics.log_bins(
+    edges = run_stats.log_bins(
         np.concatenate([c["lr"].to_numpy(float) for c in candidates.values()]), bins
     )
     data = {
-        k: metrics.binned_rate(c["lr"], metrics.escaped(c), edges) for k, c in candidates.items()
+        k: run_stats.binned_rate(c["lr"], run_stats.escaped(c), edges)
+        for k, c in candidates.items()
     }
     parts = [f"{k}: {summaries[k].escape_all.k}/{summaries[k].escape_all.n}" for k in candidates]
     with style():

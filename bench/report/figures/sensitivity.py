@@ -10,7 +10,7 @@ from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, NullLocator
 
-from bench.report import metrics
+from bench.report import run_stats
 from bench.report.figures._chart import (
     DIVERGED,
     Chart,
@@ -35,12 +35,12 @@ def _trial_table(study: StudyData, scores: pd.Series) -> pd.DataFrame:
     if momentum:
         agg["momentum"] = (momentum, "first")
     table = runs.groupby("trial").agg(**agg)
-    table["status"] = metrics.trial_statuses(runs)
+    table["status"] = run_stats.trial_statuses(runs)
     table["score"] = scores.reindex(table.index)
     # Pruned trials have no objective; show where their loss was when they were stopped.
     stopped = runs[runs["status"] == "pruned"].groupby("trial")["final_loss"].mean()
     with np.errstate(divide="ignore", invalid="ignore"):
-        table["stopped"] = np.log10(np.maximum(stopped - study.f_ref, metrics.GAP_FLOOR))
+        table["stopped"] = np.log10(np.maximum(stopped - study.f_ref, run_stats.GAP_FLOOR))
     if momentum:
         table["one_minus"] = np.clip(1.0 - table["momentum"].astype(float), 1e-6, 1.0)
     return table
@@ -131,8 +131,8 @@ def lr_momentum_heatmap(summaries: Mapping[str, StudySummary], bins: int = 8) ->
     if not items:
         return None
     tables = {k: _trial_table(s.study, s.scores) for k, s in items}
-    lr_edges = metrics.log_bins(np.concatenate([t["lr"] for t in tables.values()]), bins)
-    mom_edges = metrics.log_bins(
+    lr_edges = run_stats.log_bins(np.concatenate([t["lr"] for t in tables.values()]), bins)
+    mom_edges = run_stats.log_bins(
         np.concatenate([t["one_minus"] for t in tables.values()]), max(bins - 2, 2)
     )
     grids = {}

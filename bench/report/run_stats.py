@@ -1,4 +1,5 @@
-"""Report metrics: pure functions over the runs and curves tables of stored studies.
+"""Statistics over a study's runs for the report: pure functions over the runs and curves tables
+of stored studies (``bench.metrics`` gives each run its own metrics; this sums them up).
 
 Conventions, shared by every function here:
 
