@@ -93,7 +93,7 @@ def test_plain_vectorized_loop(benchmark, seeds: int, tmp_path: Path) -> None:
     _same_as_engine()
     wall, peak = benchmark.pedantic(
         _timed,
-        (str(PLAIN), "--seeds", str(seeds), "--steps", str(STEPS)),
+        (str(PLAIN), "--seeds", str(seeds), "--steps", str(STEPS), "--device", DEVICE.type),
         {"cwd": tmp_path},
         rounds=1,
     )
