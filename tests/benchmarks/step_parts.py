@@ -43,10 +43,10 @@ def _clocked(owner: type, name: str, totals: dict[str, float]) -> Callable[[], N
     return lambda: setattr(owner, name, original)
 
 
-def _clocked_gemms(totals: dict[str, float]) -> Callable[[], None]:
-    """Add the wall time of ``torch.bmm`` and ``torch.baddbmm`` calls made inside the task's
-    forward and backward (not the final evaluation's) to ``totals["gemms"]``; returns the undo."""
-    task_type = type(_task())
+def _clocked_gemms(task_type: type, totals: dict[str, float]) -> Callable[[], None]:
+    """Add the wall time of ``torch.bmm`` and ``torch.baddbmm`` calls made inside the forward and
+    backward of ``task_type`` (not the final evaluation's) to ``totals["gemms"]``; returns the
+    undo."""
     inside = [False]
     originals = {name: getattr(torch, name) for name in ("bmm", "baddbmm")}
     forward_backward = task_type.loss_and_grad
@@ -89,7 +89,7 @@ def main() -> None:
     run(task, Adam(CONFIGS, lr=lrs), seeds, config)  # warm-up
     totals: dict[str, float] = defaultdict(float)
     parts = [(type(task), "loss_and_grad"), (type(task), "batch"), (Adam, "step")]
-    undo = [_clocked_gemms(totals)]
+    undo = [_clocked_gemms(type(task), totals)]
     undo += [_clocked(owner, name, totals) for owner, name in [*parts, (Chunk, "advance")]]
     run(task, Adam(CONFIGS, lr=lrs), seeds, config)
     for restore in undo:
