@@ -24,6 +24,7 @@ from optuna.storages import RDBStorage
 from optuna.trial import FrozenTrial, TrialState
 
 from bench.config import ConfigError, is_sweep
+from bench.results import CURVE_COLUMNS
 from bench.sweep.reads import LiveTrials, state_counts
 
 __all__ = [
@@ -51,16 +52,14 @@ __all__ = [
 _LIVE = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING)
 #: Trials whose runs a reader keeps: a batch's blob also holds the runs of its failed trials.
 KEPT = (TrialState.COMPLETE, TrialState.PRUNED)
-#: ``curves.parquet``: trial and step as int32, the study one dictionary entry, to keep
-#: millions of rows small.
+#: ``curves.parquet`` (the results contract's ``CURVE_COLUMNS``): trial and step as int32, the
+#: study one dictionary entry, to keep millions of rows small.
 CURVE_SCHEMA = pa.schema(
-    [
-        ("study", pa.dictionary(pa.int8(), pa.string())),
-        ("trial", pa.int32()),
-        ("seed", pa.int64()),
-        ("step", pa.int32()),
-        ("loss", pa.float64()),
-    ]
+    zip(
+        CURVE_COLUMNS,
+        (pa.dictionary(pa.int8(), pa.string()), pa.int32(), pa.int64(), pa.int32(), pa.float64()),
+        strict=True,
+    )
 )
 #: Runs per piece of ``curve_pieces``: 20k runs of 50 records are 1M rows, 25 MB.
 CURVE_PIECE = 20_000
