@@ -59,7 +59,6 @@ __all__ = [
     "wilson_interval",
 ]
 
-#: Statuses of runs that produced results (failed runs did not).
 #: Two-sided 95 % normal quantile.
 Z95 = 1.959963984540054
 #: Gaps below this count as this, so that log10 stays finite at an exact minimum (as bench.metrics).
