@@ -8,14 +8,13 @@ import numpy as np
 import pandas as pd
 
 from bench.engine import PopulationResult
+from bench.results import GAP_FLOOR
 from bench.tasks.base import Task
 
 __all__ = ["AGGREGATES", "OBJECTIVES", "aggregate", "auc_log_gap", "objective", "run_metrics"]
 
 OBJECTIVES = ("final_loss", "best_loss", "steps_to_target", "auc")
 AGGREGATES = ("mean", "median")
-#: Gaps below this count as this, so that log10 stays finite at an exact minimum.
-GAP_FLOOR = 1e-12
 
 
 def auc_log_gap(curves: np.ndarray, steps: np.ndarray, f_ref: float) -> np.ndarray:

@@ -9,6 +9,7 @@ __all__ = [
     "CURVE_COLUMNS",
     "CURVES_FILE",
     "FINISHED",
+    "GAP_FLOOR",
     "IMPORTANCE_COLUMNS",
     "IMPORTANCE_FILE",
     "RULE_FILE",
@@ -27,6 +28,9 @@ CURVES_FILE = "curves.parquet"
 RULE_FILE = "rule.json"
 #: ``curves.parquet``, long format: one row per run and record point.
 CURVE_COLUMNS = ("study", "trial", "seed", "step", "loss")
+#: Gaps to f* below this count as this, so that log10 stays finite at an exact minimum: in the
+#: ``auc`` objective (``bench.metrics``) and in the report's log-gap scores and figures.
+GAP_FLOOR = 1e-12
 IMPORTANCE_FILE = "importance.parquet"
 #: ``importance.parquet``: each searched hyperparameter's importance (summing to 1), or a single
 #: row with no parameter whose note says why there is none (too few complete trials, ...).

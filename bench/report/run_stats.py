@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from bench.report.student_t import t_quantile
-from bench.results import FINISHED
+from bench.results import FINISHED, GAP_FLOOR
 
 __all__ = [
     "Onset",
@@ -61,8 +61,6 @@ __all__ = [
 
 #: Two-sided 95 % normal quantile.
 Z95 = 1.959963984540054
-#: Gaps below this count as this, so that log10 stays finite at an exact minimum (as bench.metrics).
-GAP_FLOOR = 1e-12
 
 
 class Rate(NamedTuple):

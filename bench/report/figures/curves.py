@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from bench.report import run_stats
 from bench.report.figures._chart import Chart, chart, gap_label, legend, log_axis, style
 from bench.report.summary import StudySummary
+from bench.results import GAP_FLOOR
 
 
 def loss_curves(
@@ -32,7 +32,7 @@ def loss_curves(
         if curves.empty:
             continue
         gap = curves["loss"].to_numpy(float) - study.f_ref
-        gap = np.where(np.isfinite(gap), np.maximum(gap, run_stats.GAP_FLOOR), np.nan)
+        gap = np.where(np.isfinite(gap), np.maximum(gap, GAP_FLOOR), np.nan)
         frames.append(pd.DataFrame({"step": curves["step"], "gap": gap, "optimizer": label}))
         first = first or study
         if study.target is not None:

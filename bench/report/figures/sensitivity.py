@@ -25,6 +25,7 @@ from bench.report.figures._chart import (
 )
 from bench.report.load import StudyData
 from bench.report.summary import StudySummary
+from bench.results import GAP_FLOOR
 
 
 def _trial_table(study: StudyData, scores: pd.Series) -> pd.DataFrame:
@@ -40,7 +41,7 @@ def _trial_table(study: StudyData, scores: pd.Series) -> pd.DataFrame:
     # Pruned trials have no objective; show where their loss was when they were stopped.
     stopped = runs[runs["status"] == "pruned"].groupby("trial")["final_loss"].mean()
     with np.errstate(divide="ignore", invalid="ignore"):
-        table["stopped"] = np.log10(np.maximum(stopped - study.f_ref, run_stats.GAP_FLOOR))
+        table["stopped"] = np.log10(np.maximum(stopped - study.f_ref, GAP_FLOOR))
     if momentum:
         table["one_minus"] = np.clip(1.0 - table["momentum"].astype(float), 1e-6, 1.0)
     return table
